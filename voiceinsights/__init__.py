@@ -1,0 +1,100 @@
+"""voiceinsights: voice-call analytics and quality insights for Twilio Voice.
+
+Collect status callbacks, Voice SDK samples and warnings, PreflightTest reports, Event
+Streams and REST data into DuckDB and Parquet; place real WebRTC test calls; compute MOS
+(the Voice SDK's formula and the ITU-T G.107 E-model), RFC 3550 jitter and loss; show the
+results as pandas DataFrames, plotly figures and HTML reports.
+
+>>> import voiceinsights as vi
+>>> store = vi.open("calls.duckdb")          # doctest: +SKIP
+>>> store.ingest(["data/fixtures"])          # doctest: +SKIP
+>>> vi.analysis.summary.calls(store)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from voiceinsights._exceptions import (
+    AnalysisError,
+    CallTreeCycleError,
+    ConfigError,
+    IngestError,
+    ProbeError,
+    ReadOnlyStoreError,
+    SchemaVersionError,
+    SignatureError,
+    StoreError,
+    StoreLockedError,
+    TwilioAPIError,
+    TwilioAuthError,
+    TwilioNotFoundError,
+    TwilioRateLimitError,
+    ValidationError,
+    VoiceInsightsError,
+)
+
+if TYPE_CHECKING:
+    from voiceinsights import analysis, models, plots, schema
+    from voiceinsights.store import IngestReport, ParquetStore, Store, open, open_parquet
+
+__version__ = "0.1.0.dev0"
+
+# Public names loaded on first use: `import voiceinsights` stays light, and a missing
+# optional extra only matters to the feature that needs it.
+_LAZY: dict[str, str] = {
+    "open": "voiceinsights.store:open",
+    "open_parquet": "voiceinsights.store:open_parquet",
+    "Store": "voiceinsights.store:Store",
+    "ParquetStore": "voiceinsights.store:ParquetStore",
+    "IngestReport": "voiceinsights.store:IngestReport",
+    "analysis": "voiceinsights.analysis",
+    "models": "voiceinsights.models",
+    "plots": "voiceinsights.plots",
+    "schema": "voiceinsights.schema",
+}
+
+__all__ = [
+    "AnalysisError",
+    "CallTreeCycleError",
+    "ConfigError",
+    "IngestError",
+    "IngestReport",
+    "ParquetStore",
+    "ProbeError",
+    "ReadOnlyStoreError",
+    "SchemaVersionError",
+    "SignatureError",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "TwilioAPIError",
+    "TwilioAuthError",
+    "TwilioNotFoundError",
+    "TwilioRateLimitError",
+    "ValidationError",
+    "VoiceInsightsError",
+    "__version__",
+    "analysis",
+    "models",
+    "open",
+    "open_parquet",
+    "plots",
+    "schema",
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'voiceinsights' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attr) if attr else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

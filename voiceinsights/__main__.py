@@ -1,0 +1,5 @@
+"""``python -m voiceinsights`` runs the command line."""
+
+from voiceinsights.cli import main
+
+main()
