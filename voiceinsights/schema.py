@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "Column", "Table", "get_table"]
+__all__ = ["SCHEMA_VERSION", "TABLES", "VIEWS", "Column", "Table", "get_table"]
 
 #: Version of the store schema this release writes. Bump it with a migration.
 SCHEMA_VERSION = 1
@@ -465,7 +465,43 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
-_BY_NAME = {t.name: t for t in TABLES}
+#: Views the store defines over the tables. ``calls`` merges every source of a leg: REST
+#: rows win over Insights summaries, which win over status callbacks; a leg's callback
+#: status is the one of its highest sequence number (terminal statuses outrank others).
+VIEWS: tuple[Table, ...] = (
+    Table(
+        "calls",
+        "One row per call leg, merged from status callbacks, Calls REST rows and Insights "
+        "summaries.",
+        (
+            _c("call_sid", "VARCHAR", "Leg"),
+            _c("parent_call_sid", "VARCHAR", "Parent leg (null for a root leg)"),
+            _c("account_sid", "VARCHAR", "Account"),
+            _c("direction", "VARCHAR", "inbound, outbound-api, outbound-dial, trunking-*"),
+            _c("status", "VARCHAR", "Final (or latest known) status"),
+            _c("from_address", "VARCHAR", "Caller"),
+            _c("to_address", "VARCHAR", "Callee"),
+            _c("call_type", "VARCHAR", "carrier, sip, client, trunking (summary, else "
+               "inferred from the addresses)"),
+            _c("start_time", "TIMESTAMPTZ", "Start (REST/summary, else first callback)", "UTC"),
+            _c("end_time", "TIMESTAMPTZ", "End (REST/summary, else completion callback)",
+               "UTC"),
+            _c("duration_s", "DOUBLE", "Duration", "s"),
+            _c("answered_by", "VARCHAR", "AMD result"),
+            _c("sip_response_code", "INTEGER", "Final SIP response code"),
+            _c("sip_call_id", "VARCHAR", "SIP Call-ID"),
+            _c("price", "DOUBLE", "Price", "price_unit"),
+            _c("price_unit", "VARCHAR", "Currency"),
+            _c("sources", "VARCHAR[]", "Which of callbacks, rest, summary know the leg"),
+            _c("last_event_at", "TIMESTAMPTZ", "Newest callback timestamp", "UTC"),
+        ),
+        key=("call_sid",),
+        time_column="start_time",
+        extra=False,
+    ),
+)
+
+_BY_NAME = {t.name: t for t in (*TABLES, *VIEWS)}
 
 
 def get_table(name: str) -> Table:
