@@ -1,0 +1,12 @@
+"""Pure analysis: MOS, quality bands, jitter, loss, jitter buffers, SDK warnings, call
+trees and call summaries.
+
+Functions here take scalars, numpy arrays, pandas DataFrames (and, for summaries, anything
+DuckDB can scan) and never read files or use the network.
+"""
+
+from __future__ import annotations
+
+from voiceinsights.analysis import mos, quality
+
+__all__ = ["mos", "quality"]
