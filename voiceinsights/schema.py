@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 __all__ = ["SCHEMA_VERSION", "TABLES", "VIEWS", "Column", "Table", "get_table"]
 
 #: Version of the store schema this release writes. Bump it with a migration.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -442,10 +442,11 @@ TABLES: tuple[Table, ...] = (
             _c("dataschema", "VARCHAR", "Data schema URL", "", "dataschema"),
             _c("target_table", "VARCHAR", "Table the data went to"),
             _RECEIVED, _INGEST,
+            _c("extra", "JSON", "Envelope fields not modelled, and the data of types with "
+               "no typed table (conference summaries), kept verbatim"),
         ),
         key=("id",),
         time_column="time",
-        extra=False,
     ),
     Table(
         "rejected",
