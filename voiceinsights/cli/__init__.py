@@ -24,6 +24,8 @@ _COMMANDS: dict[str, str] = {
     "calls": "voiceinsights.cli._query:calls",
     "export": "voiceinsights.cli._query:export",
     "migrate": "voiceinsights.cli._query:migrate",
+    "collect": "voiceinsights.cli._collect:collect",
+    "ingest-token": "voiceinsights.cli._collect:ingest_token",
 }
 
 
