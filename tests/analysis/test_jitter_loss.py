@@ -77,7 +77,7 @@ def test_loss_never_negative() -> None:
 
 
 def test_loss_bad_input() -> None:
-    with pytest.raises(ValueError, match="0..65535"):
+    with pytest.raises(ValueError, match=r"0\.\.65535"):
         loss.from_sequence([1, 70000])
     assert loss.interval_loss_pct([1, 0, -3], [99, 0, 10]) == pytest.approx(
         [1.0, np.nan, 0.0], nan_ok=True
