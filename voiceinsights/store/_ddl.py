@@ -51,7 +51,10 @@ def preference_order(table: Table, alias: str = "") -> str:
         return f"{p}date_updated DESC NULLS LAST, {p}received_at DESC NULLS LAST"
     if table.name == "insights_summaries":
         return f"{summary_rank(alias)} DESC, {p}received_at DESC NULLS LAST"
-    return f"{p}received_at ASC NULLS LAST"
+    for column in ("received_at", "rejected_at"):
+        if column in table.column_names:
+            return f"{p}{column} ASC NULLS LAST"
+    return ", ".join(f"{p}{quote(k)}" for k in table.key)
 
 
 def summary_rank(alias: str = "") -> str:
