@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "migrate": "voiceinsights.cli._query:migrate",
     "collect": "voiceinsights.cli._collect:collect",
     "ingest-token": "voiceinsights.cli._collect:ingest_token",
+    "pull": "voiceinsights.cli._pull:pull",
 }
 
 

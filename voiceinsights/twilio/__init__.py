@@ -16,18 +16,34 @@ from voiceinsights.twilio._auth import (
 from voiceinsights.twilio._client import AsyncClient, Client
 from voiceinsights.twilio._core import ClientStats, ListSpec
 from voiceinsights.twilio._paging import Page
+from voiceinsights.twilio._pull import (
+    INSIGHTS_RETENTION,
+    RESOURCES,
+    PullReport,
+    RetentionWarning,
+    apull,
+    cursor_name,
+    pull,
+)
 from voiceinsights.twilio._retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "DEFAULT_API_BASE",
     "DEFAULT_INSIGHTS_BASE",
+    "INSIGHTS_RETENTION",
+    "RESOURCES",
     "AsyncClient",
     "Client",
     "ClientStats",
     "Credentials",
     "ListSpec",
     "Page",
+    "PullReport",
+    "RetentionWarning",
     "RetryPolicy",
+    "apull",
+    "cursor_name",
     "get_base_urls",
     "parse_retry_after",
+    "pull",
 ]

@@ -1,0 +1,547 @@
+"""Incremental pulls from Twilio into the store, with a saved cursor per resource.
+
+Cursor semantics (``sync_cursors`` row ``twilio:<resource>``, a JSON object):
+
+``watermark``
+    Everything that started before it is stored and *settled* (a terminal call status, a
+    ``complete`` summary or conference). The next run asks from ``watermark - overlap``
+    (or ``--since``, whichever is later), so a repeated run fetches only what is new;
+    unsettled records hold the watermark back until they settle. Insights summaries may
+    appear up to 30 minutes after a call ends, so their watermark also stays 30 minutes
+    behind the end of the window pulled.
+``pending``
+    A window being pulled: its bounds, the next page URL and the earliest unsettled start
+    seen so far. It is saved after each page is stored, so a pull that crashes half-way
+    resumes from the next page (no gap), and the pages already stored are not asked again
+    (writes are idempotent on natural keys, so the page in flight at the crash is harmless).
+``empty`` (events, metrics)
+    Calls that answered with no events/metrics, so they are not asked again.
+
+Events and metrics are per call: they are pulled, concurrently, for the ended calls of the
+window (from the ``calls`` view) that have none stored yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from voiceinsights._exceptions import ConfigError, TwilioNotFoundError
+from voiceinsights._progress import ProgressTask, progress
+from voiceinsights.store import IngestReport, Store
+from voiceinsights.twilio._client import AsyncClient
+from voiceinsights.twilio._core import ListSpec, format_time
+
+__all__ = [
+    "INSIGHTS_RETENTION",
+    "RESOURCES",
+    "PullReport",
+    "RetentionWarning",
+    "apull",
+    "cursor_name",
+    "pull",
+]
+
+Resource = Literal["calls", "summaries", "events", "metrics", "conferences"]
+RESOURCES: tuple[str, ...] = ("calls", "summaries", "events", "metrics", "conferences")
+#: How far back Voice Insights keeps call data.
+INSIGHTS_RETENTION = timedelta(days=30)
+
+_KIND = {
+    "calls": "rest-call",
+    "summaries": "insights-summary",
+    "events": "insights-event",
+    "metrics": "insights-metric",
+}
+_OVERLAP = {
+    "calls": timedelta(minutes=15),
+    "summaries": timedelta(hours=1),
+    "conferences": timedelta(hours=1),
+}
+_SETTLE_LAG = {
+    "calls": timedelta(0),
+    "summaries": timedelta(minutes=30),
+    "conferences": timedelta(minutes=30),
+}
+_TERMINAL_CALL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+class RetentionWarning(UserWarning):
+    """The window reaches further back than Voice Insights keeps data (30 days)."""
+
+
+def cursor_name(resource: str) -> str:
+    """Name of the saved cursor of ``resource`` in the store's ``sync_cursors``."""
+    return f"twilio:{resource}"
+
+
+@dataclass
+class PullReport:
+    """What a pull did (or, with ``dry_run``, would do).
+
+    ``records`` counts items received from Twilio; ``inserted``/``updated``/``duplicates``
+    /``rejected`` what the store made of them; ``calls`` the calls asked for per-call
+    resources.
+    """
+
+    resource: str
+    since: datetime
+    until: datetime
+    dry_run: bool = False
+    resumed: bool = False
+    pages: int = 0
+    records: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    calls: int = 0
+    requests: int = 0
+    retries: int = 0
+    plan: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, report: IngestReport) -> None:
+        self.inserted += report.inserted
+        self.duplicates += report.duplicates
+        self.updated += sum(k.updated for k in report.kinds.values())
+        self.rejected += len(report.rejected)
+
+    def __str__(self) -> str:
+        window = f"{format_time(self.since)} .. {format_time(self.until)}"
+        if self.dry_run:
+            lines = [f"dry run: pull {self.resource} {window} (nothing fetched or written)"]
+            return "\n".join(lines + [f"  {p}" for p in self.plan])
+        text = (
+            f"pull {self.resource} {window}: {self.records} records in {self.pages} "
+            f"pages, {self.inserted} new, {self.updated} updated, {self.duplicates} "
+            f"already stored, {self.rejected} rejected; {self.requests} requests, "
+            f"{self.retries} retries"
+        )
+        if self.calls:
+            text += f"; {self.calls} calls asked"
+        if self.resumed:
+            text += " (resumed an interrupted pull)"
+        return text
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat()
+
+
+def _parse_iso(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _load(store: Store, resource: str) -> dict[str, Any]:
+    raw = store.get_cursor(cursor_name(resource))
+    if not raw:
+        return {}
+    try:
+        state = json.loads(raw)
+    except ValueError:
+        raise ConfigError(
+            f"saved cursor {cursor_name(resource)!r} is not JSON: {raw[:80]!r}; "
+            "delete it from sync_cursors to start afresh"
+        ) from None
+    return state if isinstance(state, dict) else {}
+
+
+def _save(store: Store, resource: str, state: Mapping[str, Any]) -> None:
+    store.set_cursor(cursor_name(resource), json.dumps(dict(state), sort_keys=True))
+
+
+# -- list resources --------------------------------------------------------------------
+def _start_of(resource: str, item: Mapping[str, Any]) -> datetime | None:
+    from voiceinsights._time import parse_timestamp
+
+    key = {"calls": "start_time", "summaries": "start_time", "conferences": "create_time"}[resource]
+    try:
+        return parse_timestamp(item.get(key))
+    except Exception:  # a malformed time is the store's to reject, not ours
+        return None
+
+
+def _settled(resource: str, item: Mapping[str, Any]) -> bool:
+    if resource == "calls":
+        return item.get("status") in _TERMINAL_CALL
+    return item.get("processing_state") == "complete"
+
+
+def _list_spec(client: AsyncClient, resource: str, since: datetime, until: datetime) -> ListSpec:
+    req = client._req
+    if resource == "calls":
+        return req.calls(start_time_after=since, start_time_before=until)
+    if resource == "summaries":
+        return req.summaries(start_time=since, end_time=until)
+    return req.conferences(created_after=since, created_before=until)
+
+
+def _store_items(
+    store: Store, resource: str, items: list[dict[str, Any]], report: PullReport
+) -> None:
+    if resource == "conferences":
+        raise AssertionError("conferences are written by _store_conferences")
+    result = store.ingest_records(items, source=f"twilio-api:{resource}", kind=_KIND[resource])
+    report.add(result)
+
+
+async def _pull_window(
+    client: AsyncClient,
+    store: Store,
+    resource: str,
+    state: dict[str, Any],
+    window: dict[str, Any],
+    report: PullReport,
+    bar: ProgressTask,
+    writer: Callable[[list[dict[str, Any]], PullReport], Any],
+) -> None:
+    """Pull one window page by page, saving ``window`` in ``state['pending']`` as it goes."""
+    since, until = _parse_iso(window["since"]), _parse_iso(window["until"])
+    if since is None or until is None:
+        raise ConfigError(
+            f"saved cursor {cursor_name(resource)!r} has a malformed window "
+            f"{window!r}; delete it from sync_cursors to start afresh"
+        )
+    spec = _list_spec(client, resource, since, until)
+    state["pending"] = window
+    pages = client.iter_pages(spec, start_url=window.get("next_url"))
+    async for page in pages:
+        items = page.items
+        await _maybe_await(writer(items, report))
+        report.pages += 1
+        report.records += len(items)
+        bar.advance(len(items))
+        unsettled = [
+            t
+            for it in items
+            if not _settled(resource, it)
+            if (t := _start_of(resource, it)) is not None
+        ]
+        earliest = _parse_iso(window.get("unsettled"))
+        if unsettled:
+            earliest = min([*unsettled, *([earliest] if earliest else [])])
+        window = {
+            **window,
+            "next_url": page.next_url,
+            "unsettled": _iso(earliest) if earliest else None,
+        }
+        state["pending"] = window if page.next_url else None
+        if page.next_url:
+            _save(store, resource, state)
+    _cover(state, resource, since, until, _parse_iso(window.get("unsettled")))
+    _save(store, resource, state)
+
+
+def _cover(
+    state: dict[str, Any],
+    resource: str,
+    since: datetime,
+    until: datetime,
+    unsettled: datetime | None,
+) -> None:
+    """Record that ``[since, until]`` was pulled completely.
+
+    ``low .. watermark`` is the range known stored and settled. A window that touches it
+    extends it; one that leaves a gap replaces it (the older range will simply be asked
+    again should a later run reach back that far).
+    """
+    mark = until - _SETTLE_LAG[resource]
+    if unsettled is not None:
+        mark = min(mark, unsettled)
+    mark = max(mark, since)
+    low, high = _parse_iso(state.get("low")), _parse_iso(state.get("watermark"))
+    if low is None or high is None or since > high or until < low:
+        low, high = since, mark
+    else:
+        low, high = min(low, since), max(high, mark)
+        if unsettled is not None:  # something stored earlier is not final after all
+            high = max(low, min(high, unsettled))
+    state["low"], state["watermark"], state["pending"] = _iso(low), _iso(high), None
+
+
+async def _maybe_await(value: Any) -> None:
+    if asyncio.iscoroutine(value):
+        await value
+
+
+def _window_start(state: Mapping[str, Any], resource: str, since: datetime) -> datetime:
+    """Where a run asked from ``since`` starts, given the saved covered range."""
+    low, high = _parse_iso(state.get("low")), _parse_iso(state.get("watermark"))
+    if low is None or high is None or since < low:
+        return since  # reaching further back than ever: ask the whole window
+    return max(since, high - _OVERLAP[resource])
+
+
+async def _pull_list(
+    client: AsyncClient,
+    store: Store,
+    resource: str,
+    since: datetime,
+    until: datetime,
+    report: PullReport,
+    show: bool | None,
+) -> None:
+    state = _load(store, resource)
+    report.cursor = dict(state)
+    writer: Callable[[list[dict[str, Any]], PullReport], Any]
+    if resource == "conferences":
+
+        async def writer(items: list[dict[str, Any]], rep: PullReport) -> None:
+            await _store_conferences(client, store, items, rep)
+    else:
+
+        def writer(items: list[dict[str, Any]], rep: PullReport) -> None:
+            _store_items(store, resource, items, rep)
+
+    with progress(f"pull {resource}", None, enabled=show) as bar:
+        pending = state.get("pending")
+        if isinstance(pending, dict) and pending.get("next_url"):
+            report.resumed = True
+            try:
+                await _pull_window(client, store, resource, state, pending, report, bar, writer)
+            except TwilioNotFoundError:
+                # The saved page token expired: pull that whole window again (idempotent).
+                await _pull_window(
+                    client,
+                    store,
+                    resource,
+                    state,
+                    {**pending, "next_url": None},
+                    report,
+                    bar,
+                    writer,
+                )
+        start = _window_start(state, resource, since)
+        if start < until:
+            window = {
+                "since": _iso(start),
+                "until": _iso(until),
+                "next_url": None,
+                "unsettled": None,
+            }
+            await _pull_window(client, store, resource, state, window, report, bar, writer)
+    report.cursor = dict(state)
+
+
+async def _store_conferences(
+    client: AsyncClient, store: Store, conferences: list[dict[str, Any]], report: PullReport
+) -> None:
+    from voiceinsights.twilio._conferences import store_conferences
+
+    async def participants(conf: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await client.collect(
+            client.list_conference_participants(str(conf["conference_sid"]))
+        )
+
+    parts = await asyncio.gather(*(participants(c) for c in conferences))
+    report.calls += sum(len(p) for p in parts)
+    report.add(store_conferences(store, conferences, [p for ps in parts for p in ps]))
+
+
+# -- per-call resources ----------------------------------------------------------------
+def _calls_to_ask(
+    store: Store, resource: str, since: datetime, until: datetime, empty: Mapping[str, Any]
+) -> list[str]:
+    table = "insights_events" if resource == "events" else "insights_metrics"
+    frame = store.sql(
+        f"SELECT call_sid FROM calls WHERE start_time >= ? AND start_time <= ? "
+        f"AND end_time IS NOT NULL "
+        f"AND call_sid NOT IN (SELECT DISTINCT call_sid FROM {table}) "
+        f"ORDER BY start_time, call_sid",
+        [since, until],
+    )
+    return [s for s in frame["call_sid"].tolist() if s not in empty]
+
+
+async def _pull_per_call(
+    client: AsyncClient,
+    store: Store,
+    resource: str,
+    since: datetime,
+    until: datetime,
+    report: PullReport,
+    show: bool | None,
+) -> None:
+    state = _load(store, resource)
+    empty: dict[str, str] = dict(state.get("empty") or {})
+    horizon = datetime.now(UTC) - INSIGHTS_RETENTION
+    empty = {k: v for k, v in empty.items() if (_parse_iso(v) or horizon) >= horizon}
+    sids = _calls_to_ask(store, resource, since, until, empty)
+    report.calls = len(sids)
+
+    async def one(call_sid: str) -> tuple[str, list[dict[str, Any]]]:
+        items = (
+            client.list_events(call_sid) if resource == "events" else client.list_metrics(call_sid)
+        )
+        try:
+            return call_sid, await client.collect(items)
+        except TwilioNotFoundError:
+            return call_sid, []  # no Insights data for this leg (or past retention)
+
+    with progress(f"pull {resource}", len(sids), enabled=show) as bar:
+        for fut in asyncio.as_completed([one(s) for s in sids]):
+            call_sid, items = await fut
+            if items:
+                _store_items(store, resource, items, report)
+            else:
+                empty[call_sid] = _iso(datetime.now(UTC))
+                state["empty"] = empty
+                _save(store, resource, state)
+            report.records += len(items)
+            report.pages += 1
+            bar.advance(1)
+    state["empty"] = empty
+    state["last_until"] = _iso(until)
+    _save(store, resource, state)
+    report.cursor = dict(state)
+
+
+# -- entry points ----------------------------------------------------------------------
+def _check(resource: str, since: datetime, until: datetime) -> None:
+    if resource not in RESOURCES:
+        raise ConfigError(f"unknown resource {resource!r}; choose one of {', '.join(RESOURCES)}")
+    for name, value in (("since", since), ("until", until)):
+        if value.tzinfo is None:
+            raise ConfigError(f"{name} must be timezone-aware (UTC), got {value!r}")
+    if since >= until:
+        raise ConfigError(
+            f"since ({format_time(since)}) must be before until ({format_time(until)})"
+        )
+
+
+def _dry_run(
+    client: AsyncClient,
+    store: Store,
+    resource: str,
+    since: datetime,
+    until: datetime,
+    report: PullReport,
+) -> None:
+    state = _load(store, resource)
+    report.cursor = dict(state)
+    if resource in ("events", "metrics"):
+        sids = _calls_to_ask(store, resource, since, until, state.get("empty") or {})
+        report.calls = len(sids)
+        url = client._core.voice_url("CA" + "0" * 32, resource.capitalize())
+        report.plan.append(
+            f"{len(sids)} ended calls without {resource}: GET "
+            f"{url.replace('CA' + '0' * 32, '{CallSid}')} for each"
+        )
+        return
+    pending = state.get("pending")
+    if isinstance(pending, dict) and pending.get("next_url"):
+        report.plan.append(
+            f"resume the interrupted window {pending['since']} .. "
+            f"{pending['until']} at {pending['next_url']}"
+        )
+    watermark = _parse_iso(state.get("watermark"))
+    start = _window_start(state, resource, since)
+    if start >= until:
+        report.plan.append("nothing new: the saved cursor is past --until")
+        return
+    spec = _list_spec(client, resource, start, until)
+    query = "&".join(f"{k}={v}" for k, v in spec.params.items())
+    report.plan.append(f"GET {spec.url}?{query} and every next page")
+    if watermark is not None:
+        report.plan.append(f"saved watermark {state['watermark']} (overlap {_OVERLAP[resource]})")
+
+
+async def apull(
+    client: AsyncClient,
+    store: Store,
+    resource: str,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    dry_run: bool = False,
+    progress_bar: bool | None = None,
+) -> PullReport:
+    """Pull ``resource`` for calls/conferences started in ``[since, until]`` into ``store``.
+
+    Parameters
+    ----------
+    client : AsyncClient
+        The Twilio client (its ``max_concurrency`` bounds per-call fan-out).
+    store : Store
+        A writable store (``voiceinsights.open``).
+    resource : {"calls", "summaries", "events", "metrics", "conferences"}
+    since, until : datetime
+        Timezone-aware window bounds (UTC); ``until`` defaults to now. A saved cursor
+        moves the effective start forward (see the module documentation).
+    dry_run : bool
+        Report what would be fetched; send no request and write nothing.
+    progress_bar : bool, optional
+        Show a progress bar; default when stderr is a terminal.
+
+    Returns
+    -------
+    PullReport
+    """
+    now = datetime.now(UTC)
+    until = until or now
+    _check(resource, since, until)
+    report = PullReport(resource, since, until, dry_run=dry_run)
+    if resource != "calls" and since < now - INSIGHTS_RETENTION:
+        message = (
+            f"Voice Insights keeps data for 30 days: {resource} before "
+            f"{format_time(now - INSIGHTS_RETENTION)} will not be returned"
+        )
+        report.warnings.append(message)
+        warnings.warn(message, RetentionWarning, stacklevel=2)
+    if dry_run:
+        _dry_run(client, store, resource, since, until, report)
+        return report
+    before = (client.stats.requests, client.stats.retries)
+    try:
+        if resource in ("events", "metrics"):
+            await _pull_per_call(client, store, resource, since, until, report, progress_bar)
+        else:
+            await _pull_list(client, store, resource, since, until, report, progress_bar)
+    finally:
+        report.requests = client.stats.requests - before[0]
+        report.retries = client.stats.retries - before[1]
+    return report
+
+
+def pull(
+    store: Store,
+    resource: str,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    dry_run: bool = False,
+    progress_bar: bool | None = None,
+    **client_options: Any,
+) -> PullReport:
+    """Synchronous :func:`apull` that makes its own :class:`AsyncClient`.
+
+    ``client_options`` go to :class:`AsyncClient` (``credentials``, ``api_base``,
+    ``insights_base``, ``timeout_s``, ``retry``, ``max_concurrency``, ``page_size``).
+    """
+
+    async def run() -> PullReport:
+        async with AsyncClient(**client_options) as client:
+            return await apull(
+                client,
+                store,
+                resource,
+                since=since,
+                until=until,
+                dry_run=dry_run,
+                progress_bar=progress_bar,
+            )
+
+    return asyncio.run(run())
