@@ -47,8 +47,9 @@ def test_multi_valued_parameters_are_sorted_by_value() -> None:
     # Independent computation of the documented algorithm: name+value, values sorted.
     s = "https://x.test/cb" + "A1" + "Bb" + "Bc" + "Bz"
     want = base64.b64encode(hmac.new(b"tok", s.encode(), hashlib.sha1).digest()).decode()
-    got = compute_signature("https://x.test/cb", [("B", "z"), ("A", "1"), ("B", "b"),
-                                                  ("B", "c")], "tok")
+    got = compute_signature(
+        "https://x.test/cb", [("B", "z"), ("A", "1"), ("B", "b"), ("B", "c")], "tok"
+    )
     assert got == want
 
 
@@ -85,8 +86,9 @@ def test_port_quirk_both_directions() -> None:
     )
     # A different host is not a port variant.
     with pytest.raises(SignatureError):
-        validate_form_signature("https://other.com/myapp.php?foo=1&bar=2", PARAMS, EXPECTED,
-                                ["12345"])
+        validate_form_signature(
+            "https://other.com/myapp.php?foo=1&bar=2", PARAMS, EXPECTED, ["12345"]
+        )
 
 
 def test_body_signature() -> None:

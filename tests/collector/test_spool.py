@@ -91,8 +91,11 @@ def test_orphans_are_claimed_only_when_their_process_is_gone(tmp_path: Path) -> 
         print("locked", flush=True)
         time.sleep(60)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"locked"

@@ -16,15 +16,29 @@ SECRET = "api-key-secret-0123456789abcdef0123"
 INGEST = "ingest-secret-0123456789abcdef012345"
 
 
-def access_token(secret: str = SECRET, *, identity: str | None = "alice", exp_in: float = 600,
-                 nbf_in: float = 0, account: str = ACCOUNT, alg: str = "HS256") -> str:
+def access_token(
+    secret: str = SECRET,
+    *,
+    identity: str | None = "alice",
+    exp_in: float = 600,
+    nbf_in: float = 0,
+    account: str = ACCOUNT,
+    alg: str = "HS256",
+) -> str:
     """An AccessToken shaped like Twilio's helper libraries make it."""
     now = int(time.time())
     grants: dict[str, object] = {"voice": {"incoming": {"allow": True}}}
     if identity is not None:
         grants["identity"] = identity
-    payload = {"jti": f"{API_KEY}-{now}", "iss": API_KEY, "sub": account, "iat": now,
-               "nbf": now + int(nbf_in), "exp": now + int(exp_in), "grants": grants}
+    payload = {
+        "jti": f"{API_KEY}-{now}",
+        "iss": API_KEY,
+        "sub": account,
+        "iat": now,
+        "nbf": now + int(nbf_in),
+        "exp": now + int(exp_in),
+        "grants": grants,
+    }
     return jwt.encode(payload, secret, algorithm=alg, headers={"cty": "twilio-fpa;v=1"})
 
 
@@ -58,8 +72,9 @@ def test_missing_and_malformed() -> None:
         v.verify(None)
     with pytest.raises(SignatureError, match="malformed"):
         v.verify("not.a.jwt")
-    unsigned = jwt.encode({"exp": time.time() + 60, "grants": {"identity": "x"}}, None,
-                          algorithm="none")
+    unsigned = jwt.encode(
+        {"exp": time.time() + 60, "grants": {"identity": "x"}}, None, algorithm="none"
+    )
     with pytest.raises(SignatureError, match="not HS256"):
         v.verify(unsigned)
 

@@ -222,7 +222,7 @@ class Collector:
         received_at: datetime,
     ) -> None:
         assert self.spool is not None, "collector not started"
-        line = encode_record(endpoint, received_at, identity, records)
+        line = encode_record("collector:" + endpoint, received_at, identity, records)
         await self.spool.append(line)
         self.metrics.inc("records_accepted_total", len(records), endpoint=endpoint)
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from voiceinsights._exceptions import ValidationError
 from voiceinsights.collector._metrics import Metrics
@@ -125,14 +124,6 @@ def _rejected(
         "raw": text[:_RAW_LIMIT],
         "rejected_at": now,
     }
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SegmentWriter:
@@ -269,22 +260,15 @@ class SegmentWriter:
         return written
 
     def _write(self, lines: list[bytes]) -> int:
-        import voiceinsights.store
+        from voiceinsights.store._parquet import write_segment
 
-        write_segment = cast(Callable[..., Any], voiceinsights.store.write_segment)
         by_table, rejected, count = records_to_rows(lines)
         if rejected:
             by_table.setdefault("rejected", []).extend(rejected)
             self.metrics.inc("records_failed_total", len(rejected))
         for table, rows in by_table.items():
-            written: Any = write_segment(self.root, table, rows)
-            paths = [written] if isinstance(written, str | os.PathLike) else list(written)
-            dirs = set()
-            for p in paths:
-                _fsync_path(Path(p))
-                dirs.add(Path(p).parent)
-            for d in dirs:
-                _fsync_path(d)
+            # write_segment fsyncs each file and its folder before it returns.
+            write_segment(self.root, table, rows)
             self.metrics.inc("rows_written_total", len(rows), table=table)
         self.records_written += count
         return count
