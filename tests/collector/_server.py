@@ -127,7 +127,7 @@ def call_status(call_sid: str, seq: int = 0, status: str = "completed") -> list[
         ("Direction", "outbound-api"),
         ("From", "+14155550100"),
         ("SequenceNumber", str(seq)),
-        ("Timestamp", "Sat, 21 Nov 2026 10:00:0%d +0000" % (seq % 10)),
+        ("Timestamp", f"Sat, 21 Nov 2026 10:00:0{seq % 10} +0000"),
         ("To", "+14155550199"),
         ("CallDuration", "12"),
     ]

@@ -202,7 +202,7 @@ def test_bad_input_gets_4xx_with_reason_never_500(
 ) -> None:
     url = server.base + "/twilio/voice/status"
     # 413: body over --max-body-bytes (64 KiB here), declared or streamed.
-    big = call_status("CAbig000001") + [("Pad", "x" * 70000)]
+    big = [*call_status("CAbig000001"), ("Pad", "x" * 70000)]
     r = client.post(url, content=urlencode(big), headers=sign_form(url, big))
     assert r.status_code == 413
     assert "limit" in r.json()["error"]
@@ -427,7 +427,8 @@ def test_forwarder_js_is_served(server: CollectorProcess, client: httpx.Client) 
     r = client.get(server.base + "/sdk/forwarder.js")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/javascript")
-    assert "VoiceInsights" in r.text and "sendBeacon" in r.text
+    assert "VoiceInsights" in r.text
+    assert "sendBeacon" in r.text
 
 
 def test_concurrent_load_every_ack_is_stored(server: CollectorProcess) -> None:
