@@ -7,6 +7,6 @@ DuckDB can scan) and never read files or use the network.
 
 from __future__ import annotations
 
-from voiceinsights.analysis import jitter, jitterbuffer, loss, mos, quality
+from voiceinsights.analysis import jitter, jitterbuffer, loss, mos, quality, warnings
 
-__all__ = ["jitter", "jitterbuffer", "loss", "mos", "quality"]
+__all__ = ["jitter", "jitterbuffer", "loss", "mos", "quality", "warnings"]
