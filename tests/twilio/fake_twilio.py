@@ -106,6 +106,8 @@ class FakeTwilio:
     log: list[tuple[str, str, str]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    #: When set, Insights next-page links name this host (as Twilio's public host would).
+    foreign_next_host: str | None = None
 
     # -- builders (Twilio's exact field names) ------------------------------------------
     def add_call(
@@ -572,7 +574,8 @@ def build_app(fake: FakeTwilio) -> Starlette:
         q = request.query_params
         chunk, token = _page_bounds(items, q.get("PageToken"), id_key, size)
         page = int(q.get("Page", "0"))
-        root = str(request.base_url).rstrip("/") + request.url.path
+        host = fake.foreign_next_host or str(request.base_url).rstrip("/")
+        root = host + request.url.path
         keep = _keep(q)
         return JSONResponse(
             {
