@@ -164,9 +164,9 @@ def test_timeout_is_retried(base: str, fake: FakeTwilio) -> None:
 def test_timeout_forever_raises(base: str, fake: FakeTwilio) -> None:
     fake.faults.append(Fault("/Summary", delay_s=3.0, times=None))
     retry = RetryPolicy(max_retries=1, backoff_base_s=0.01)
-    with Client(CREDS, api_base=base, insights_base=base, timeout_s=0.3, retry=retry) as c:
-        with pytest.raises(TwilioAPIError, match="timed out after 2 attempt"):
-            c.get_call_summary(sid("CA", 3))
+    c = Client(CREDS, api_base=base, insights_base=base, timeout_s=0.3, retry=retry)
+    with c, pytest.raises(TwilioAPIError, match="timed out after 2 attempt"):
+        c.get_call_summary(sid("CA", 3))
 
 
 def test_slow_pages_complete(client: Client, fake: FakeTwilio) -> None:
