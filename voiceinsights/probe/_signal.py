@@ -22,7 +22,7 @@ __all__ = [
     "FRAME_S",
     "SAMPLE_RATE_HZ",
     "ReceivedAudio",
-        "audio_level",
+    "audio_level",
     "signal_track",
     "speech_like",
 ]
@@ -174,3 +174,91 @@ class ReceivedAudio:
             except MediaStreamError:
                 return
             self.add(frame)
+
+
+def _envelope_ms(samples: npt.NDArray[Any], sample_rate_hz: int) -> npt.NDArray[np.float64]:
+    """Mean absolute amplitude per millisecond."""
+    per_ms = max(sample_rate_hz // 1000, 1)
+    n = samples.size // per_ms
+    if n == 0:
+        return np.zeros(0)
+    block = np.abs(samples[: n * per_ms].astype(np.float64)).reshape(n, per_ms)
+    return np.asarray(block.mean(axis=1), dtype=np.float64)
+
+
+def _timeline(
+    starts_s: list[float], blocks: list[npt.NDArray[np.float64]], origin_s: float, length: int
+) -> npt.NDArray[np.float64]:
+    line = np.zeros(length)
+    for start, env in zip(starts_s, blocks, strict=True):
+        i = int(round((start - origin_s) * 1000.0))
+        if i < 0 or i >= length:
+            continue
+        j = min(i + env.size, length)
+        line[i:j] = env[: j - i]
+    return line
+
+
+def audio_round_trip_ms(
+    samples: npt.NDArray[np.int16],
+    sent_at_s: list[float],
+    received: ReceivedAudio,
+    *,
+    max_lag_ms: int = 2000,
+    min_correlation: float = 0.5,
+) -> float | None:
+    """Round-trip latency measured on the audio itself, in ms.
+
+    The amplitude envelope (1 ms resolution) of the sent signal, placed at the times its
+    frames left, is cross-correlated with the envelope of the echoed audio, placed at the
+    times its frames arrived; the lag of the correlation peak is the time the sound took
+    to come back (encoder, network both ways, the echo's and our jitter buffers, decoders).
+
+    Parameters
+    ----------
+    samples : numpy.ndarray of int16
+        The signal sent (48 kHz mono), 20 ms per entry of ``sent_at_s``.
+    sent_at_s : list of float
+        When each frame left (s since the epoch).
+    received : ReceivedAudio
+        The decoded echo with arrival times.
+    max_lag_ms : int
+        Longest round trip searched.
+    min_correlation : float
+        Peak normalised correlation below which no answer is given (``None``).
+
+    Returns
+    -------
+    float or None
+        The lag in ms, ``None`` when the echo does not resemble the signal.
+    """
+    if len(sent_at_s) < 10 or len(received.frames) < 10:
+        return None
+    frame = int(SAMPLE_RATE_HZ * FRAME_S)
+    sent_env = [
+        _envelope_ms(samples[k * frame : (k + 1) * frame], SAMPLE_RATE_HZ)
+        for k in range(len(sent_at_s))
+    ]
+    recv_env = [_envelope_ms(f, received.sample_rate_hz) for f in received.frames]
+    origin = sent_at_s[0]
+    end = max(sent_at_s[-1], received.received_at_s[-1]) + 0.1
+    length = int((end - origin) * 1000.0) + 1
+    a = _timeline(sent_at_s, sent_env, origin, length)
+    b = _timeline(received.received_at_s, recv_env, origin, length)
+    a = a - a.mean()
+    b = b - b.mean()
+    from scipy.signal import correlate
+
+    full = correlate(b, a, mode="full", method="fft")
+    zero = a.size - 1
+    lags = full[zero : zero + max_lag_ms + 1]
+    if lags.size == 0:
+        return None
+    best = int(np.argmax(lags))
+    # Normalise by the energy of the overlapping parts.
+    overlap_a = a[: a.size - best] if best else a
+    overlap_b = b[best:]
+    denom = float(np.sqrt(np.sum(overlap_a**2) * np.sum(overlap_b**2)))
+    if denom == 0 or lags[best] / denom < min_correlation:
+        return None
+    return float(best)

@@ -123,8 +123,12 @@ def echo_app(echo: EchoServer, *, token: str | None = None) -> Any:
             return result
         location = f"/sessions/{result.id}"
         return JSONResponse(
-            {"sdp": result.answer_sdp, "type": "answer", "session": result.id,
-             "location": location},
+            {
+                "sdp": result.answer_sdp,
+                "type": "answer",
+                "session": result.id,
+                "location": location,
+            },
             status_code=201,
             headers={"Location": location},
         )
@@ -137,9 +141,7 @@ def echo_app(echo: EchoServer, *, token: str | None = None) -> Any:
         return _text(404, "no such session (it ended or was closed as idle)")
 
     async def health(request: Any) -> Any:
-        return JSONResponse(
-            {"sessions": len(echo.sessions), "max_sessions": echo.max_sessions}
-        )
+        return JSONResponse({"sessions": len(echo.sessions), "max_sessions": echo.max_sessions})
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
