@@ -184,7 +184,7 @@ def test_forwarder_batches_feedback_and_preflight(setup: tuple) -> None:  # type
 
 
 def test_forwarder_retries_after_failures(setup: tuple) -> None:  # type: ignore[type-arg]
-    collector, pages, browser, origin = setup
+    collector, pages, browser, _origin = setup
     result = browser.evaluate("""(async () => {
       const call = new FakeCall("CAretry0001");
       const errors = [];
