@@ -166,6 +166,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "value VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
         ),
     ),
+    Migration(
+        3,
+        "insights_conferences and insights_participants: conference summaries (REST pull)",
+        (
+            _create("insights_conferences", "conference_sid VARCHAR, account_sid VARCHAR, friendly_name VARCHAR, status VARCHAR, create_time TIMESTAMPTZ, start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, duration_s DOUBLE, connect_duration_s DOUBLE, max_participants INTEGER, max_concurrent_participants INTEGER, unique_participants INTEGER, end_reason VARCHAR, ended_by VARCHAR, mixer_region VARCHAR, mixer_region_requested VARCHAR, recording_enabled BOOLEAN, tags VARCHAR[], detected_issues JSON, processing_state VARCHAR, received_at TIMESTAMPTZ, ingest_source VARCHAR, extra JSON"),  # noqa: E501
+            _create("insights_participants", "participant_sid VARCHAR, conference_sid VARCHAR, call_sid VARCHAR, account_sid VARCHAR, label VARCHAR, call_direction VARCHAR, from_address VARCHAR, to_address VARCHAR, call_status VARCHAR, call_type VARCHAR, country_code VARCHAR, is_moderator BOOLEAN, is_coach BOOLEAN, join_time TIMESTAMPTZ, leave_time TIMESTAMPTZ, duration_s DOUBLE, outbound_queue_length INTEGER, outbound_time_in_queue_s DOUBLE, jitter_buffer_size VARCHAR, participant_region VARCHAR, conference_region VARCHAR, processing_state VARCHAR, properties JSON, events JSON, metrics JSON, received_at TIMESTAMPTZ, ingest_source VARCHAR, extra JSON"),  # noqa: E501
+        ),
+    ),
 )
 
 _VERSION_TABLE = (
