@@ -160,8 +160,11 @@ class Store(Reader):
     # -- cursors -----------------------------------------------------------------------
     def get_cursor(self, name: str) -> str | None:
         """The saved value of cursor ``name`` (for incremental pulls), or None."""
-        row = self._conn.execute("SELECT value FROM sync_cursors WHERE name = ?", [name]).fetchone()
-        return None if row is None else str(row[0])
+        # fetchall, not fetchone: DuckDB 2 keeps an unfinished result open otherwise and
+        # refuses the next query on the connection.
+        query = "SELECT value FROM sync_cursors WHERE name = ?"
+        rows = self._conn.execute(query, [name]).fetchall()
+        return None if not rows else str(rows[0][0])
 
     def set_cursor(self, name: str, value: str) -> None:
         """Save cursor ``name`` (replacing its previous value)."""
