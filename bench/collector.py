@@ -49,8 +49,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
             access_log=False, server_header=False)
 """
 
-_LUA = (
-    """
+_LUA = """
 local bodies, sigs = {}, {}
 local i = 0
 init = function(args)
@@ -63,13 +62,11 @@ end
 request = function()
   i = i + 1
   if i > #bodies then i = 1 end
-  return wrk.format("POST", "%s", {
+  return wrk.format("POST", "__PATH__", {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["X-Twilio-Signature"] = sigs[i]}, bodies[i])
 end
-"""
-    % PATH
-)
+""".replace("__PATH__", PATH)
 
 
 def _free_port() -> int:
