@@ -7,6 +7,24 @@ DuckDB can scan) and never read files or use the network.
 
 from __future__ import annotations
 
-from voiceinsights.analysis import jitter, jitterbuffer, loss, mos, quality, warnings
+from voiceinsights.analysis import (
+    calltree,
+    jitter,
+    jitterbuffer,
+    loss,
+    mos,
+    quality,
+    summary,
+    warnings,
+)
 
-__all__ = ["jitter", "jitterbuffer", "loss", "mos", "quality", "warnings"]
+__all__ = [
+    "calltree",
+    "jitter",
+    "jitterbuffer",
+    "loss",
+    "mos",
+    "quality",
+    "summary",
+    "warnings",
+]
