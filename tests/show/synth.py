@@ -180,3 +180,60 @@ def probe_runs(n: int = 30, seed: int = 3) -> pd.DataFrame:
 def probe_samples(run_id: str = "run-000", seconds: int = 6) -> pd.DataFrame:
     frame = samples(call_sid=run_id, seconds=seconds, seed=5).drop(columns=["call_sid"])
     return frame.assign(run_id=run_id)
+
+
+def tree_events() -> pd.DataFrame:
+    """Status callbacks (``call_events`` rows) for the legs of :func:`legs`, shuffled."""
+    rows = []
+    for leg in legs().itertuples(index=False):
+        statuses = ["initiated", "ringing"]
+        if leg.status == "completed":
+            statuses.append("in-progress")
+        statuses.append(leg.status)
+        for seq, status in enumerate(statuses):
+            t = leg.start_time if status != leg.status else leg.end_time
+            if status == "in-progress":
+                t = leg.start_time + pd.Timedelta(seconds=2)
+            if status == "ringing":
+                t = leg.start_time + pd.Timedelta(seconds=1)
+            rows.append(
+                {
+                    "call_sid": leg.call_sid,
+                    "parent_call_sid": leg.parent_call_sid,
+                    "callback_source": "call-progress-events",
+                    "sequence_number": seq,
+                    "timestamp": t,
+                    "call_status": status,
+                    "direction": leg.direction,
+                    "from_address": "+15550100",
+                    "to_address": "client:alice" if leg.call_sid == "CAchild2" else "+15550199",
+                    "call_duration_s": leg.duration_s if status == leg.status else None,
+                }
+            )
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=4).reset_index(drop=True)
+
+
+def build_store(path: str) -> None:
+    """A DuckDB store holding one call tree, SDK data on CAchild2, and probe runs."""
+    import voiceinsights as vi
+
+    store = vi.open(path)
+    try:
+        store.write_rows("call_events", tree_events(), source="synth")
+        t_answer = T0 + pd.Timedelta(seconds=24 + 2)
+        s = samples("CAchild2", seconds=80).assign(identity="alice")
+        s["timestamp"] = t_answer + pd.to_timedelta(range(len(s)), unit="s")
+        store.write_rows("samples", s, source="synth")
+        w = warnings("CAchild2", seconds=80)
+        w["timestamp"] = w["timestamp"] + (t_answer - T0 - pd.Timedelta(seconds=5))
+        store.write_rows("warnings", w.assign(identity="alice"), source="synth")
+        store.write_rows(
+            "feedback",
+            [{"call_sid": "CAchild2", "identity": "alice", "score": 2, "issue": "choppy-audio"}],
+            source="synth",
+        )
+        runs = probe_runs()
+        store.write_rows("probe_runs", runs, source="synth")
+        store.write_rows("probe_samples", probe_samples("run-000"), source="synth")
+    finally:
+        store.close()

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "collect": "voiceinsights.cli._collect:collect",
     "ingest-token": "voiceinsights.cli._collect:ingest_token",
     "pull": "voiceinsights.cli._pull:pull",
+    "report": "voiceinsights.cli._report:report",
 }
 
 

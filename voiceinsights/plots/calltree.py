@@ -23,9 +23,10 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
 
     Parameters
     ----------
-    legs : DataFrame
-        One row per leg with ``call_sid``, ``parent_call_sid`` and start/end times
-        (``start_time``/``end_time``, or ``start``/``end``), optionally ``status``,
+    legs : CallTree or DataFrame
+        A :class:`voiceinsights.analysis.calltree.CallTree`, or one row per leg with
+        ``call_sid``, ``parent_call_sid`` and start/end times (``start_time``/``end_time``,
+        or ``start``/``end``), optionally ``status``,
         ``direction``, ``depth`` and ``path``: the output of
         :func:`voiceinsights.analysis.calltree.build` or rows of the ``calls`` view (then
         the tree is built with ``calltree.build``).
@@ -38,6 +39,8 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
     -------
     plotly.graph_objects.Figure
     """
+    if isinstance(getattr(legs, "legs", None), pd.DataFrame):  # an analysis CallTree
+        legs = legs.legs
     frame = as_frame(legs, "legs")
     require(frame, ["call_sid", "parent_call_sid"], "legs")
     frame = frame.rename(columns={"start": "start_time", "end": "end_time"})
@@ -125,8 +128,8 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
 
 def _build(frame: pd.DataFrame) -> pd.DataFrame:
     try:
-        from voiceinsights.analysis import calltree  # type: ignore[attr-defined,unused-ignore]
+        from voiceinsights.analysis import calltree
     except ImportError as exc:  # pragma: no cover - the analysis layer ships with the package
         raise AnalysisError("call_tree needs depth and path columns") from exc
-    built: pd.DataFrame = calltree.build(frame)
+    built: pd.DataFrame = calltree.build(frame).legs
     return built.rename(columns={"start": "start_time", "end": "end_time"})

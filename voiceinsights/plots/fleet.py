@@ -70,7 +70,8 @@ def quality_heatmap(
     calls : DataFrame
         One row per call (``summary.calls``) with ``value``, ``dimension`` and
         ``time_column``; or already aggregated rows (``summary.fleet``) with a ``day``
-        column, in which case a ``calls`` column, if present, weights the cells.
+        column, in which case ``calls_with_samples`` (else ``calls``), if present,
+        weights the cells and is the count shown.
     dimension : str
         Column to break down by (``direction``, ``codec_name``, ``identity``, region...).
     value : str
@@ -89,9 +90,14 @@ def quality_heatmap(
     if frame.empty:
         raise AnalysisError("quality_heatmap needs at least one call")
     days = to_utc_naive(frame[day_col]).dt.normalize()
+    # Aggregated rows (summary.fleet) weigh by the calls that have a MOS.
+    weight_col = next(
+        (c for c in ("calls_with_samples", "calls") if day_col == "day" and c in frame.columns),
+        None,
+    )
     weights = (
-        pd.to_numeric(frame["calls"], errors="coerce").fillna(0)
-        if day_col == "day" and "calls" in frame.columns
+        pd.to_numeric(frame[weight_col], errors="coerce").fillna(0)
+        if weight_col
         else pd.Series(1.0, index=frame.index)
     )
     vals = pd.to_numeric(frame[value], errors="coerce")
