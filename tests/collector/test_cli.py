@@ -90,3 +90,42 @@ def test_auth_token_file_with_rotation(tmp_path: Path) -> None:
             assert r.status_code == 204, r.text
     finally:
         assert proc.stop()
+
+
+def test_compaction_into_duckdb_while_running(tmp_path: Path) -> None:
+    import time
+
+    import duckdb
+
+    db = tmp_path / "calls.duckdb"
+    proc = CollectorProcess(tmp_path / "data", "--db", str(db), "--compact-every", "1")
+    proc.start()
+    try:
+        with httpx.Client(timeout=30) as client:
+            for i in range(5):
+                r = post_callback(
+                    client, proc.base, "/twilio/voice/status", call_status(f"CAcompact{i}", i)
+                )
+                assert r.status_code == 204
+            time.sleep(1.2)  # the next flush after the interval compacts
+            r = post_callback(
+                client, proc.base, "/twilio/voice/status", call_status("CAcompact5", 5)
+            )
+            assert r.status_code == 204
+        deadline = time.monotonic() + 30
+        sids: set[str] = set()
+        while time.monotonic() < deadline and len(sids) < 5:
+            time.sleep(0.3)
+            try:
+                con = duckdb.connect(str(db), read_only=True)
+            except duckdb.Error:
+                continue  # the collector holds the file for a moment while compacting
+            try:
+                sids = {r[0] for r in con.sql("SELECT call_sid FROM call_events").fetchall()}
+            except duckdb.Error:
+                continue  # not created yet
+            finally:
+                con.close()
+        assert {f"CAcompact{i}" for i in range(5)} <= sids
+    finally:
+        assert proc.stop()
