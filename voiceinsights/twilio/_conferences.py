@@ -1,8 +1,9 @@
 """Conference and participant summaries (Voice Insights) as canonical rows.
 
-Only summaries whose ``processing_state`` is ``complete`` are stored: a partial conference
-summary holds the pull's watermark back, so it is asked again and stored once final (the
-store keeps the first version of these rows).
+Only summaries whose ``processing_state`` is ``complete`` are stored, and participants
+with their complete conference: a partial conference summary holds the pull's watermark
+back, so it is asked again and stored once final (the store keeps the first version of
+these rows).
 """
 
 from __future__ import annotations

@@ -346,9 +346,10 @@ async def _store_conferences(
             client.list_conference_participants(str(conf["conference_sid"]))
         )
 
-    parts = await asyncio.gather(*(participants(c) for c in conferences))
+    complete = [c for c in conferences if c.get("processing_state") == "complete"]
+    parts = await asyncio.gather(*(participants(c) for c in complete))
     report.calls += sum(len(p) for p in parts)
-    report.add(store_conferences(store, conferences, [p for ps in parts for p in ps]))
+    report.add(store_conferences(store, complete, [p for ps in parts for p in ps]))
 
 
 # -- per-call resources ----------------------------------------------------------------
