@@ -106,13 +106,11 @@ def parse_timestamp(value: Any, *, field: str | None = None) -> datetime | None:
     >>> parse_timestamp(1628617678123).isoformat()
     '2021-08-10T17:47:58.123000+00:00'
     """
-    if value is None:
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, bool):
         raise ValidationError(f"timestamp must not be a boolean, got {value!r}", field=field)
     if isinstance(value, pd.Timestamp):
-        if value is pd.NaT:
-            return None
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -132,8 +130,6 @@ def parse_timestamp(value: Any, *, field: str | None = None) -> datetime | None:
         return _from_epoch(number, field=field)
     if isinstance(value, str):
         return _parse_string(value, field=field)
-    if value is pd.NaT:
-        return None
     raise ValidationError(
         f"timestamp must be a string, number or datetime, got {type(value).__name__}",
         field=field,
