@@ -137,7 +137,9 @@ def test_conference_participant_leave() -> None:
     [(table, row)] = parse_record(record)
     assert table == "conference_events"
     assert row["event"] == "participant-leave"
-    assert row["muted"] is False and row["hold"] is True and row["coaching"] is False
+    assert row["muted"] is False
+    assert row["hold"] is True
+    assert row["coaching"] is False
     assert row["end_conference_on_exit"] is True
     assert row["start_conference_on_enter"] is False
     assert row["participant_call_status"] == "completed"

@@ -74,16 +74,21 @@ def test_summary() -> None:
     assert row["direction"] == "outbound-api"
     assert row["start_time"] == datetime(2021, 8, 10, 17, 47, 51, tzinfo=UTC)
     assert row["end_time"] == datetime(2021, 8, 10, 17, 49, 12, 500000, tzinfo=UTC)
-    assert row["duration_s"] == 82 and row["connect_duration_s"] == 79
-    assert row["from_address"] == "client:alice" and row["to_address"] == "+14155550123"
+    assert row["duration_s"] == 82
+    assert row["connect_duration_s"] == 79
+    assert row["from_address"] == "client:alice"
+    assert row["to_address"] == "+14155550123"
     assert row["tags"] == ["high_jitter", "low_mos"]
-    assert row["pdd_ms"] == 812 and row["q850_cause"] == 16
+    assert row["pdd_ms"] == 812
+    assert row["q850_cause"] == 16
     # sdk_edge comes first among the edges present
     assert row["metrics_edge"] == "sdk_edge"
     assert row["inbound_codec"] == "opus"
     assert (row["inbound_jitter_avg_ms"], row["inbound_jitter_max_ms"]) == (3.2, 48.1)
-    assert row["inbound_packets_lost"] == 50 and row["inbound_loss_pct"] == 1.25
-    assert row["outbound_codec"] == "opus" and row["outbound_jitter_avg_ms"] is None
+    assert row["inbound_packets_lost"] == 50
+    assert row["inbound_loss_pct"] == 1.25
+    assert row["outbound_codec"] == "opus"
+    assert row["outbound_jitter_avg_ms"] is None
     edges = json.loads(row["edges"])
     assert set(edges) == {"sdk_edge", "sip_edge"}
     assert edges["sdk_edge"] == s["sdk_edge"]
@@ -92,7 +97,8 @@ def test_summary() -> None:
     assert extra["url"] == s["url"]
     assert extra["attributes"] == {"conference_participant": False}
     assert extra["properties.queue_time"] == 0
-    assert extra["from"] == s["from"] and extra["to"] == s["to"]
+    assert extra["from"] == s["from"]
+    assert extra["to"] == s["to"]
     with pytest.raises(ValidationError) as info:
         parse_record(summary() | {"start_time": "soon"})
     assert info.value.field == "start_time"
@@ -124,7 +130,8 @@ def test_event() -> None:
     [(table, row)] = parse_record(event())
     assert table == "insights_events"
     assert row["event_group"] == "network-quality-warning-raised"
-    assert row["level"] == "WARNING" and row["name"] == "high-jitter"
+    assert row["level"] == "WARNING"
+    assert row["name"] == "high-jitter"
     assert json.loads(row["edge_data"]) == event()["sdk_edge"]
     assert row["extra"] is None
     with pytest.raises(ValidationError) as info:
@@ -206,12 +213,14 @@ def test_rest_call_and_page() -> None:
     assert detect_kind(items[0]) == "rest-call"
     [(table, row)] = parse_record(items[0])
     assert table == "rest_calls"
-    assert row["duration_s"] == 81.0 and row["price"] == -0.017
+    assert row["duration_s"] == 81.0
+    assert row["price"] == -0.017
     assert row["to_address"] is None  # SDK outgoing call: To is empty
     assert row["queue_time_ms"] == 0.0
     assert row["date_updated"] == datetime(2021, 8, 10, 17, 49, 13, tzinfo=UTC)
     extra = json.loads(row["extra"])
-    assert extra["uri"].endswith(".json") and extra["api_version"] == "2010-04-01"
+    assert extra["uri"].endswith(".json")
+    assert extra["api_version"] == "2010-04-01"
     assert parse_record(items[1])[0][1]["price"] is None
     with pytest.raises(ValidationError) as info:
         parse_record(rest_call() | {"duration": "a while"})

@@ -58,10 +58,15 @@ def test_sample() -> None:
     assert tuple(row) == get_table("samples").column_names
     assert row["timestamp"] == DT0
     assert row["packets_lost_pct"] == 3.922  # packetsLostFraction is a percentage
-    assert row["jitter_ms"] == 4.5 and row["rtt_ms"] == 88.0 and row["mos"] == 4.31
-    assert row["audio_input_level"] == 11203 and row["audio_output_level"] == 402
-    assert row["bytes_received"] == 4012 and row["bytes_sent"] == 3998
-    assert row["packets_received"] == 49 and row["packets_sent"] == 50
+    assert row["jitter_ms"] == 4.5
+    assert row["rtt_ms"] == 88.0
+    assert row["mos"] == 4.31
+    assert row["audio_input_level"] == 11203
+    assert row["audio_output_level"] == 402
+    assert row["bytes_received"] == 4012
+    assert row["bytes_sent"] == 3998
+    assert row["packets_received"] == 49
+    assert row["packets_sent"] == 50
     assert row["packets_lost"] == 2
     assert row["codec_name"] == "opus"
     assert row["total_bytes_received"] == 80012
@@ -73,7 +78,8 @@ def test_sample() -> None:
 
 def test_first_sample_nulls() -> None:
     [(_, row)] = parse_record(envelope("sample", sample(mos=None, rtt=None)))
-    assert row["mos"] is None and row["rtt_ms"] is None
+    assert row["mos"] is None
+    assert row["rtt_ms"] is None
 
 
 @pytest.mark.parametrize(
@@ -128,8 +134,10 @@ def test_warning_time_is_newest_sample() -> None:
     [(table, row)] = parse_record(env)
     assert table == "warnings"
     assert row["timestamp"] == DT0 + timedelta(seconds=2)
-    assert row["name"] == "high-rtt" and row["event"] == "raised"
-    assert row["threshold_name"] == "max" and row["threshold_value"] == 400
+    assert row["name"] == "high-rtt"
+    assert row["event"] == "raised"
+    assert row["threshold_name"] == "max"
+    assert row["threshold_value"] == 400
     assert json.loads(row["values"]) == [500.0, 501.0, 502.0]
     extra = json.loads(row["extra"])
     assert extra["data.data.name"] == "rtt"
@@ -143,7 +151,8 @@ def test_warning_without_samples_uses_received_at() -> None:
     cleared = envelope("warning-cleared", {"name": "high-rtt"}, received_at=T0)
     assert detect_kind(cleared) == "sdk-warning-cleared"
     [(_, row)] = parse_record(cleared)
-    assert row["event"] == "cleared" and row["timestamp"] == DT0
+    assert row["event"] == "cleared"
+    assert row["timestamp"] == DT0
     with pytest.raises(ValidationError) as info:
         parse_record(envelope("warning-cleared", {"name": "high-rtt"}))
     assert info.value.field == "received_at"
@@ -159,7 +168,8 @@ def test_feedback() -> None:
     assert table == "feedback"
     assert (row["score"], row["issue"]) == (2, "choppy-audio")
     [(_, row)] = parse_record(envelope("feedback", {"score": None, "issue": None}))
-    assert row["score"] is None and row["issue"] is None
+    assert row["score"] is None
+    assert row["issue"] is None
     for data, field in (
         ({"score": 6}, "data.score"),
         ({"score": 0}, "data.score"),
@@ -219,7 +229,8 @@ def test_preflight_report(wrapped: bool) -> None:
     assert run["ended_at"] == DT0 + timedelta(milliseconds=15_500)
     assert run["duration_s"] == 15.5
     assert (run["mos_avg"], run["mos_min"], run["mos_max"]) == (3.3, 2.1, 4.31)
-    assert run["rtt_avg_ms"] == 88 and run["jitter_max_ms"] == 4.5
+    assert run["rtt_avg_ms"] == 88
+    assert run["jitter_max_ms"] == 4.5
     assert run["loss_pct"] == 0.3
     assert (run["signaling_ms"], run["ice_ms"], run["dtls_ms"]) == (412, 58, 90)
     assert run["peer_connection_ms"] == 168
@@ -229,7 +240,8 @@ def test_preflight_report(wrapped: bool) -> None:
     assert json.loads(run["extra"]) == {"data.futureField": 1}
     first = rows[1][1]
     assert tuple(first) == get_table("probe_samples").column_names
-    assert first["run_id"] == run["run_id"] and first["mos"] is None
+    assert first["run_id"] == run["run_id"]
+    assert first["mos"] is None
     assert rows[5][1]["timestamp"] == DT0 + timedelta(seconds=4)
 
 
