@@ -170,8 +170,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "insights_conferences and insights_participants: conference summaries (REST pull)",
         (
-            _create("insights_conferences", "conference_sid VARCHAR, account_sid VARCHAR, friendly_name VARCHAR, status VARCHAR, create_time TIMESTAMPTZ, start_time TIMESTAMPTZ, end_time TIMESTAMPTZ, duration_s DOUBLE, connect_duration_s DOUBLE, max_participants INTEGER, max_concurrent_participants INTEGER, unique_participants INTEGER, end_reason VARCHAR, ended_by VARCHAR, mixer_region VARCHAR, mixer_region_requested VARCHAR, recording_enabled BOOLEAN, tags VARCHAR[], detected_issues JSON, processing_state VARCHAR, received_at TIMESTAMPTZ, ingest_source VARCHAR, extra JSON"),  # noqa: E501
-            _create("insights_participants", "participant_sid VARCHAR, conference_sid VARCHAR, call_sid VARCHAR, account_sid VARCHAR, label VARCHAR, call_direction VARCHAR, from_address VARCHAR, to_address VARCHAR, call_status VARCHAR, call_type VARCHAR, country_code VARCHAR, is_moderator BOOLEAN, is_coach BOOLEAN, join_time TIMESTAMPTZ, leave_time TIMESTAMPTZ, duration_s DOUBLE, outbound_queue_length INTEGER, outbound_time_in_queue_s DOUBLE, jitter_buffer_size VARCHAR, participant_region VARCHAR, conference_region VARCHAR, processing_state VARCHAR, properties JSON, events JSON, metrics JSON, received_at TIMESTAMPTZ, ingest_source VARCHAR, extra JSON"),  # noqa: E501
+            _create(
+                "insights_conferences",
+                (
+                    "conference_sid VARCHAR, account_sid VARCHAR, friendly_name VARCHAR, status "
+                    "VARCHAR, create_time TIMESTAMPTZ, start_time TIMESTAMPTZ, end_time "
+                    "TIMESTAMPTZ, duration_s DOUBLE, connect_duration_s DOUBLE, max_participants "
+                    "INTEGER, max_concurrent_participants INTEGER, unique_participants INTEGER, "
+                    "end_reason VARCHAR, ended_by VARCHAR, mixer_region VARCHAR, "
+                    "mixer_region_requested VARCHAR, recording_enabled BOOLEAN, tags VARCHAR[], "
+                    "detected_issues JSON, processing_state VARCHAR, received_at TIMESTAMPTZ, "
+                    "ingest_source VARCHAR, extra JSON"
+                ),
+            ),
+            _create(
+                "insights_participants",
+                (
+                    "participant_sid VARCHAR, conference_sid VARCHAR, call_sid VARCHAR, "
+                    "account_sid VARCHAR, label VARCHAR, call_direction VARCHAR, from_address "
+                    "VARCHAR, to_address VARCHAR, call_status VARCHAR, call_type VARCHAR, "
+                    "country_code VARCHAR, is_moderator BOOLEAN, is_coach BOOLEAN, join_time "
+                    "TIMESTAMPTZ, leave_time TIMESTAMPTZ, duration_s DOUBLE, "
+                    "outbound_queue_length INTEGER, outbound_time_in_queue_s DOUBLE, "
+                    "jitter_buffer_size VARCHAR, participant_region VARCHAR, conference_region "
+                    "VARCHAR, processing_state VARCHAR, properties JSON, events JSON, metrics "
+                    "JSON, received_at TIMESTAMPTZ, ingest_source VARCHAR, extra JSON"
+                ),
+            ),
         ),
     ),
 )
@@ -188,10 +213,10 @@ def current_version(conn: duckdb.DuckDBPyConnection) -> int:
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_name = 'schema_version' AND table_schema = 'main' "
         "AND table_catalog = current_database()"
-    ).fetchone()
+    ).fetchall()[0]
     if not found or not found[0]:
         return 0
-    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0]
     return int(row[0]) if row else 0
 
 

@@ -61,7 +61,7 @@ def export_parquet(conn: duckdb.DuckDBPyConnection, directory: Path) -> dict[str
         target = directory / t.name
         for old in glob.glob(str(target / "**" / "export-*.parquet"), recursive=True):
             os.unlink(old)
-        row = conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchall()[0]
         n = int(row[0]) if row else 0
         counts[t.name] = n
         if n == 0:
@@ -119,8 +119,10 @@ def write_segment(root: str | os.PathLike[str], table: str, rows: Any) -> list[P
     data = to_arrow(t, rows)
     if data.num_rows == 0:
         return []
+    dates: Any
     if t.time_column:
-        dates = pc.fill_null(pc.strftime(data.column(t.time_column), "%Y-%m-%d"), _UNKNOWN_DATE)
+        times: Any = data.column(t.time_column)
+        dates = pc.fill_null(pc.strftime(times, "%Y-%m-%d"), _UNKNOWN_DATE)
     else:
         dates = pa.array([_UNKNOWN_DATE] * data.num_rows)
     written = []

@@ -191,6 +191,6 @@ class Reader:
 
         out = {}
         for t in TABLES:
-            row = self._conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchone()
+            row = self._conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchall()[0]
             out[t.name] = int(row[0]) if row else 0
         return out

@@ -86,6 +86,8 @@ class IngestReport:
     kinds: dict[str, KindCounts] = field(default_factory=dict)
     tables: dict[str, WriteResult] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
+    #: How many of ``rejected`` are already in the store's ``rejected`` table.
+    saved: int = field(default=0, repr=False, compare=False)
 
     # -- building ----------------------------------------------------------------------
     def kind(self, name: str) -> KindCounts:

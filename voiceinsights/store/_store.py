@@ -259,15 +259,16 @@ class Store(Reader):
             return migrate(self._conn, self.path)
 
 
-def _fill_defaults(data: Any, source: str | None) -> Any:
+def _fill_defaults(data: Any, source: str | None, *, now: dt.datetime | None = None) -> Any:
+    """Fill null ``received_at`` with ``now`` and null ``ingest_source`` with ``source``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    now = pa.scalar(dt.datetime.now(dt.UTC), type=pa.timestamp("us", tz="UTC"))
+    now_scalar = pa.scalar(now or dt.datetime.now(dt.UTC), type=pa.timestamp("us", tz="UTC"))
     names = data.column_names
     if "received_at" in names:
         i = names.index("received_at")
-        data = data.set_column(i, "received_at", pc.fill_null(data.column(i), now))
+        data = data.set_column(i, "received_at", pc.fill_null(data.column(i), now_scalar))
     if source is not None and "ingest_source" in names:
         i = names.index("ingest_source")
         data = data.set_column(

@@ -17,7 +17,7 @@ _counter = itertools.count()
 
 
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
-    row = conn.execute(sql, params or []).fetchone()
+    row = conn.execute(sql, params or []).fetchall()[0]
     return int(row[0]) if row else 0
 
 
