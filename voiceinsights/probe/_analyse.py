@@ -204,4 +204,7 @@ def analyse(
             report.pesq_mos = pesq_from_arrivals(
                 signal, sent_at_s, arrivals, clock_rate=clock_rate, late=result.late
             )
-    report.audio_rtt_ms = audio_round_trip_ms(signal, sent_at_s, received)
+    if len(recorder) >= 10:
+        times, frames, rate = recorder.decoded(report.codec_name)
+        rebuilt = ReceivedAudio(received_at_s=times, frames=frames, sample_rate_hz=rate)
+        report.audio_rtt_ms = audio_round_trip_ms(signal, sent_at_s, rebuilt)

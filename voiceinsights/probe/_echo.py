@@ -1,5 +1,8 @@
 """The echo endpoint: answers a WebRTC offer and sends back the audio it receives.
 
+The audio goes back as it came, packet by packet (see :class:`Reflector`): no transcoding,
+so the echo costs little CPU and the returned stream keeps the caller's timeline.
+
 :class:`EchoServer` owns the sessions (one ``RTCPeerConnection`` each). It is transport
 agnostic: the HTTP signaling in :mod:`voiceinsights.probe._signaling` calls
 :meth:`EchoServer.answer` and :meth:`EchoServer.close_session`. Sessions are closed when
@@ -21,7 +24,15 @@ from typing import Any
 
 from voiceinsights.probe._ice import host_addresses, ice_configuration
 
-__all__ = ["EchoServer", "OfferError", "Session", "TooManySessions"]
+__all__ = [
+    "EchoServer",
+    "OfferError",
+    "Reflector",
+    "Session",
+    "TooManySessions",
+    "check_offer",
+    "clock_rates_from_sdp",
+]
 
 log = logging.getLogger("voiceinsights.probe.echo")
 
@@ -44,21 +55,98 @@ class Session:
     last_media_s: float | None = None
     frames_echoed: int = 0
     answer_sdp: str = ""
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def _echo_track(source: Any, session: Session) -> Any:
-    from aiortc import MediaStreamTrack
+def clock_rates_from_sdp(sdp: str) -> dict[int, int]:
+    """Payload type -> RTP clock rate (Hz) from the ``a=rtpmap`` lines of an SDP."""
+    rates: dict[int, int] = {}
+    for line in sdp.splitlines():
+        if line.startswith("a=rtpmap:"):
+            pt, _, rest = line[len("a=rtpmap:") :].partition(" ")
+            parts = rest.strip().split("/")
+            if pt.isdigit() and len(parts) >= 2 and parts[1].isdigit():
+                rates[int(pt)] = int(parts[1])
+    return rates
 
-    class EchoTrack(MediaStreamTrack):  # type: ignore[misc]
-        kind = "audio"
 
-        async def recv(self) -> Any:
-            frame = await source.recv()
-            session.last_media_s = time.monotonic()
-            session.frames_echoed += 1
-            return frame
+class Reflector:
+    """Sends back the encoded audio packets a session receives, unchanged.
 
-    return EchoTrack()
+    The echo does not decode and re-encode: each received RTP payload is queued with its
+    RTP timestamp and sent back as a pre-encoded packet whose timestamp keeps the sender's
+    spacing. The echoed stream therefore keeps the caller's media timeline (a packet lost
+    on the way in leaves a timestamp gap, not a shifted timeline), and its arrival times
+    at the caller carry the jitter of both directions. The echo's own RTP sequence
+    numbers are contiguous, so the caller's inbound loss is the return path's loss; the
+    way in is reported by the echo's RTCP receiver reports.
+    """
+
+    def __init__(self, session: Session, clock_rates: dict[int, int], maxsize: int = 500) -> None:
+        self.session = session
+        self.clock_rates = clock_rates
+        self.queue: asyncio.Queue[tuple[bytes, int, int] | None] = asyncio.Queue(maxsize)
+        self._last_ts: int | None = None
+        self._ext = 0
+
+    def push(self, packet: Any) -> None:
+        ts = int(packet.timestamp)
+        if self._last_ts is not None:
+            step = (ts - self._last_ts + 2**31) % 2**32 - 2**31
+            if step < 0:
+                return  # late, reordered packet: its moment has passed
+            self._ext += step
+        self._last_ts = ts
+        clock = self.clock_rates.get(int(packet.payload_type), 48000)
+        if self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait((bytes(packet.payload), self._ext, clock))
+        self.session.last_media_s = time.monotonic()
+
+    def attach(self, receiver: Any) -> None:
+        handler = receiver._handle_rtp_packet
+
+        async def reflecting_handler(packet: Any, arrival_time_ms: int) -> None:
+            self.push(packet)
+            await handler(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = reflecting_handler
+
+    def track(self) -> Any:
+        import fractions
+
+        import av
+        from aiortc import MediaStreamTrack
+        from aiortc.mediastreams import MediaStreamError
+
+        reflector = self
+
+        class ReflectedAudio(MediaStreamTrack):  # type: ignore[misc]
+            kind = "audio"
+
+            async def recv(self) -> Any:
+                item = await reflector.queue.get()
+                if item is None or self.readyState != "live":
+                    raise MediaStreamError
+                payload, ts, clock = item
+                packet = av.Packet(payload)
+                packet.pts = ts
+                packet.time_base = fractions.Fraction(1, clock)
+                reflector.session.frames_echoed += 1
+                return packet
+
+        return ReflectedAudio()
+
+
+async def _drain(track: Any) -> None:
+    """Consume the decoded track aiortc produces, so frames do not pile up in memory."""
+    from aiortc.mediastreams import MediaStreamError
+
+    while True:
+        try:
+            await track.recv()
+        except MediaStreamError:
+            return
 
 
 def check_offer(sdp: str) -> None:
@@ -132,10 +220,18 @@ class EchoServer:
         pc = RTCPeerConnection(configuration=ice_configuration())
         session = Session(id=uuid.uuid4().hex, pc=pc)
 
+        clock_rates = clock_rates_from_sdp(offer_sdp)
+        reflector = Reflector(session, clock_rates)
+
         @pc.on("track")  # type: ignore[misc]
         def on_track(track: Any) -> None:
-            if track.kind == "audio":
-                pc.addTrack(_echo_track(track, session))
+            if track.kind != "audio":
+                return
+            for transceiver in pc.getTransceivers():
+                if transceiver.receiver.track is track:
+                    reflector.attach(transceiver.receiver)
+            pc.addTrack(reflector.track())
+            session.tasks.append(asyncio.ensure_future(_drain(track)))
 
         @pc.on("connectionstatechange")  # type: ignore[misc]
         async def on_state() -> None:
@@ -166,6 +262,8 @@ class EchoServer:
             return False
         self.closed_sessions += 1
         await session.pc.close()
+        for task in session.tasks:
+            task.cancel()
         log.info("session %s closed (%d active)", session_id, len(self.sessions))
         return True
 

@@ -31,6 +31,7 @@ class ArrivalRecorder:
     rtp_timestamp: list[int] = field(default_factory=list)
     payload_bytes: list[int] = field(default_factory=list)
     packet_bytes: list[int] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list, repr=False)
     ssrc: int | None = None
 
     def record(self, packet: Any, arrival_time_s: float | None = None) -> None:
@@ -42,6 +43,7 @@ class ArrivalRecorder:
         self.payload_bytes.append(size)
         # 12-byte fixed header + CSRCs; extensions are counted in the payload estimate.
         self.packet_bytes.append(size + 12 + 4 * len(packet.csrc) + packet.padding_size)
+        self.payloads.append(bytes(packet.payload))
         if self.ssrc is None:
             self.ssrc = int(packet.ssrc)
 
@@ -71,6 +73,42 @@ class ArrivalRecorder:
                 "packet_bytes": np.asarray(self.packet_bytes, dtype=np.int64),
             }
         )
+
+    def decoded(self, codec: str) -> tuple[list[float], list[Any], int]:
+        """Decode every recorded payload in arrival order, bypassing aiortc's receiver.
+
+        Returns ``(arrival_time_s, frames, sample_rate_hz)``: one mono int16 array per
+        packet, placed at the packet's arrival. A packet that does not decode gives
+        silence of one frame (20 ms).
+        """
+        import av
+
+        name, rate = ("opus", 48000) if codec == "opus" else ("pcm_mulaw", 8000)
+        ctx: Any = av.CodecContext.create(name, "r")
+        ctx.sample_rate = rate
+        ctx.layout = "mono"
+        frames: list[Any] = []
+        silence = np.zeros(rate // 50, dtype=np.int16)
+        for payload in self.payloads:
+            try:
+                decoded = ctx.decode(av.Packet(payload))
+            except av.error.FFmpegError:  # type: ignore[attr-defined]
+                decoded = []
+            if not decoded:
+                frames.append(silence)
+                continue
+            arrays = []
+            for frame in decoded:
+                arr = frame.to_ndarray()
+                channels = len(frame.layout.channels)
+                if arr.dtype.kind == "f":
+                    arr = np.clip(arr * 32767.0, -32768, 32767)
+                arr = arr.reshape(-1) if arr.shape[0] == 1 else arr.mean(axis=0)
+                if channels > 1 and frame.format.is_packed:
+                    arr = arr.reshape(-1, channels).mean(axis=1)
+                arrays.append(arr.astype(np.int16))
+            frames.append(np.concatenate(arrays))
+        return list(self.arrival_time_s), frames, rate
 
     def window(self, start_s: float, end_s: float) -> tuple[int, int]:
         """Packets and bytes (RTP header + payload) that arrived in ``[start_s, end_s)``."""

@@ -205,7 +205,7 @@ def audio_round_trip_ms(
     received: ReceivedAudio,
     *,
     max_lag_ms: int = 2000,
-    min_correlation: float = 0.5,
+    min_correlation: float = 0.3,
 ) -> float | None:
     """Round-trip latency measured on the audio itself, in ms.
 
