@@ -57,7 +57,7 @@ def test_access_token_identity() -> None:
         ({"secret": "wrong-secret-0123456789abcdef01234567"}, "signature does not verify"),
         ({"identity": None}, "no identity"),
         ({"account": "AC" + "2" * 32}, "another account"),
-        ({"alg": "HS512"}, "not HS256"),
+        ({"alg": "HS512", "secret": SECRET * 2}, "not HS256"),
     ],
 )
 def test_access_token_refusals(token_kwargs: dict[str, object], reason: str) -> None:
