@@ -253,3 +253,16 @@ def test_base_urls_from_environment(monkeypatch: pytest.MonkeyPatch, base: str) 
         assert c.get_call(sid("CA", 1))["sid"] == sid("CA", 1)
     with pytest.raises(ConfigError, match="not an http"):
         Client(CREDS, api_base="ftp://example.invalid")
+
+
+def test_sync_client_limits_threads(base: str, fake: FakeTwilio) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake.latency_s = 0.05
+    with (
+        Client(CREDS, api_base=base, insights_base=base, max_concurrency=2) as c,
+        ThreadPoolExecutor(max_workers=8) as pool,
+    ):
+        got = list(pool.map(lambda i: c.get_call(sid("CA", i))["sid"], range(10)))
+    assert got == [sid("CA", i) for i in range(10)]
+    assert fake.max_in_flight == 2

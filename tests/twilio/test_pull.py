@@ -17,7 +17,14 @@ from tests.twilio.conftest import CREDS, FAST_RETRY, NOW
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Fault, rfc2822, sid
 from voiceinsights import TwilioAPIError
 from voiceinsights.store import Store
-from voiceinsights.twilio import AsyncClient, PullReport, RetentionWarning, apull, cursor_name
+from voiceinsights.twilio import (
+    AsyncClient,
+    PullReport,
+    RetentionWarning,
+    apull,
+    cursor_name,
+    pull,
+)
 
 CALLS = "/Calls.json"
 SINCE = NOW - timedelta(hours=3)
@@ -255,3 +262,34 @@ def test_pull_conferences_and_participants(base: str, fake: FakeTwilio, store: S
     assert again.inserted == 2  # the conference and its participant
     assert count(store, "SELECT count(*) FROM insights_conferences") == 3
     assert count(store, "SELECT count(*) FROM insights_participants") == 4
+
+
+def test_events_crash_resumes_with_the_calls_left(
+    base: str, fake: FakeTwilio, store: Store
+) -> None:
+    run_pull(base, store, "calls")
+    fake.faults.append(Fault("/Events", status=500, times=None, skip=10))
+    with pytest.raises(TwilioAPIError):
+        run_pull(base, store, "events", concurrency=1)
+    done = count(store, "SELECT count(DISTINCT call_sid) FROM insights_events")
+    assert done == 10
+    fake.faults.clear()
+    fake.log.clear()
+    report = run_pull(base, store, "events")
+    assert report.calls == 23 - done
+    assert fake.requests_to("/Events") == 23 - done
+    assert count(store, "SELECT count(*) FROM insights_events") == 46
+
+
+def test_sync_pull_entry_point(base: str, fake: FakeTwilio, store: Store) -> None:
+    report = pull(
+        store,
+        "summaries",
+        since=SINCE,
+        credentials=CREDS,
+        api_base=base,
+        insights_base=base,
+        page_size=10,
+    )
+    assert (report.records, report.inserted, report.pages) == (23, 23, 3)
+    assert report.requests == 3

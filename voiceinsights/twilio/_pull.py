@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -347,9 +347,20 @@ async def _store_conferences(
         )
 
     complete = [c for c in conferences if c.get("processing_state") == "complete"]
-    parts = await asyncio.gather(*(participants(c) for c in complete))
+    tasks = [asyncio.ensure_future(participants(c)) for c in complete]
+    try:
+        parts = await asyncio.gather(*tasks)
+    finally:
+        await _cancel(tasks)
     report.calls += sum(len(p) for p in parts)
     report.add(store_conferences(store, complete, [p for ps in parts for p in ps]))
+
+
+async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Cancel what is still running (after a failure) and wait for it to wind down."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # -- per-call resources ----------------------------------------------------------------
@@ -392,18 +403,22 @@ async def _pull_per_call(
         except TwilioNotFoundError:
             return call_sid, []  # no Insights data for this leg (or past retention)
 
-    with progress(f"pull {resource}", len(sids), enabled=show) as bar:
-        for fut in asyncio.as_completed([one(s) for s in sids]):
-            call_sid, items = await fut
-            if items:
-                _store_items(store, resource, items, report)
-            else:
-                empty[call_sid] = _iso(datetime.now(UTC))
-                state["empty"] = empty
-                _save(store, resource, state)
-            report.records += len(items)
-            report.pages += 1
-            bar.advance(1)
+    tasks = [asyncio.ensure_future(one(s)) for s in sids]
+    try:
+        with progress(f"pull {resource}", len(sids), enabled=show) as bar:
+            for fut in asyncio.as_completed(tasks):
+                call_sid, items = await fut
+                if items:
+                    _store_items(store, resource, items, report)
+                else:
+                    empty[call_sid] = _iso(datetime.now(UTC))
+                    state["empty"] = empty
+                    _save(store, resource, state)
+                report.records += len(items)
+                report.pages += 1
+                bar.advance(1)
+    finally:
+        await _cancel(tasks)
     state["empty"] = empty
     state["last_until"] = _iso(until)
     _save(store, resource, state)
