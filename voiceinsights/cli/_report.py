@@ -100,7 +100,8 @@ def _open(db: str | None, parquet: Path | None) -> Any:
     from voiceinsights._exceptions import StoreError
 
     if parquet is not None:
-        return vi.open_parquet(parquet)
+        open_parquet: Any = vi.open_parquet  # resolved lazily by voiceinsights.store
+        return open_parquet(parquet)
     from voiceinsights.store import default_path
 
     path = Path(db) if db is not None else default_path()
