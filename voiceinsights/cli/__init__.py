@@ -24,10 +24,14 @@ _COMMANDS: dict[str, str] = {
     "calls": "voiceinsights.cli._query:calls",
     "export": "voiceinsights.cli._query:export",
     "migrate": "voiceinsights.cli._query:migrate",
+    "compact": "voiceinsights.cli._query:compact",
     "collect": "voiceinsights.cli._collect:collect",
     "ingest-token": "voiceinsights.cli._collect:ingest_token",
     "pull": "voiceinsights.cli._pull:pull",
     "report": "voiceinsights.cli._report:report",
+    "probe": "voiceinsights.cli._probe:probe",
+    "echo-server": "voiceinsights.cli._probe:echo_server",
+    "relay": "voiceinsights.cli._probe:relay",
 }
 
 

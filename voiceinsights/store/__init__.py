@@ -10,6 +10,7 @@ See ``docs/store.md``.
 
 from __future__ import annotations
 
+from voiceinsights.store._parquet import ParquetStore, open_parquet, write_segment
 from voiceinsights.store._report import IngestReport, KindCounts, Rejection, WriteResult
 from voiceinsights.store._store import DEFAULT_PATH, Store, default_path, open
 
@@ -26,12 +27,3 @@ __all__ = [
     "open_parquet",
     "write_segment",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # The Parquet side loads on first use.
-    if name in {"ParquetStore", "open_parquet", "write_segment"}:
-        from voiceinsights.store import _parquet
-
-        return getattr(_parquet, name)
-    raise AttributeError(f"module 'voiceinsights.store' has no attribute {name!r}")
