@@ -63,6 +63,11 @@ def test_missing_secrets_are_clear_errors(tmp_path: Path) -> None:
     out = _cli("collect", "--compact-every", "10", env={"TWILIO_AUTH_TOKEN": "x"})
     assert out.returncode == 2
     assert "--compact-every needs --db" in out.stderr
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    out = _cli("collect", "--data-dir", str(not_a_dir / "sub"), env={"TWILIO_AUTH_TOKEN": "x"})
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: cannot use --data-dir")
     # Secrets are never accepted on the command line.
     out = _cli("collect", "--auth-token", AUTH_TOKEN)
     assert out.returncode == 2

@@ -175,6 +175,13 @@ def collect(
             "no secrets configured: set TWILIO_AUTH_TOKEN (or --auth-token-file) for Twilio "
             "webhooks and/or TWILIO_API_SECRET / VOICEINSIGHTS_INGEST_SECRET for SDK events"
         )
+    try:
+        (data_dir / "spool").mkdir(parents=True, exist_ok=True)
+        (data_dir / "parquet").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use --data-dir {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir / "spool", os.W_OK) or not os.access(data_dir / "parquet", os.W_OK):
+        raise ConfigError(f"--data-dir {data_dir} is not writable")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("voiceinsights.collector")
     if not auth_tokens:

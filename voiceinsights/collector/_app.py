@@ -223,7 +223,13 @@ class Collector:
     ) -> None:
         assert self.spool is not None, "collector not started"
         line = encode_record("collector:" + endpoint, received_at, identity, records)
-        await self.spool.append(line)
+        try:
+            await self.spool.append(line)
+        except OSError as exc:  # disk full, I/O error: not the client's fault; it may retry
+            log.error("spool append failed: %s", exc)
+            raise _RejectError(
+                503, "spool-unavailable", "the collector cannot store data right now"
+            ) from None
         self.metrics.inc("records_accepted_total", len(records), endpoint=endpoint)
 
     def _validate(
@@ -334,7 +340,8 @@ class Collector:
             envelope["identity"] = identity  # the token's identity, not the client's claim
             self._validate(endpoint, envelope, kind, now, where)
             records.append((kind, envelope))
-        await self.spool_records(endpoint, identity, records, now)
+        if records:
+            await self.spool_records(endpoint, identity, records, now)
         return JSONResponse({"accepted": len(records)}, status_code=202)
 
     async def healthz(self, request: Request) -> Response:

@@ -209,6 +209,7 @@ class SegmentWriter:
                 break
             try:
                 self.flush()
+                self.last_error = None
             except Exception as exc:  # keep the spool; retry next round
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("writer flush failed; records stay in the spool")

@@ -1,0 +1,102 @@
+"""The background writer: spool lines -> canonical rows -> Parquet, checkpoints, orphans."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import voiceinsights
+from voiceinsights.collector import Metrics, SegmentWriter, Spool, records_to_rows
+from voiceinsights.collector._spool import read_checkpoint
+from voiceinsights.collector._writer import encode_record
+
+NOW = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
+
+
+def _form(sid: str, status: str = "completed") -> dict[str, str]:
+    return {
+        "CallSid": sid,
+        "CallStatus": status,
+        "SequenceNumber": "1",
+        "Timestamp": "Sat, 21 Nov 2026 10:00:00 +0000",
+    }
+
+
+def test_records_that_no_longer_parse_go_to_rejected() -> None:
+    line = encode_record(
+        "collector:/twilio/voice/status",
+        NOW,
+        None,
+        [("call-status", _form("CAw1")), ("call-status", _form("CAw2", "odd"))],
+    )
+    rows, rejected, count = records_to_rows([line])
+    assert count == 2
+    assert [r["call_sid"] for r in rows["call_events"]] == ["CAw1"]
+    assert rows["call_events"][0]["received_at"] == NOW
+    assert len(rejected) == 1
+    assert rejected[0]["field"] == "CallStatus"
+    assert rejected[0]["kind"] == "call-status"
+    assert '"CAw2"' in rejected[0]["raw"]
+
+
+def test_flush_writes_parquet_and_checkpoints(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    metrics = Metrics()
+    writer = SegmentWriter(spool, tmp_path / "parquet", metrics)
+    for i in range(3):
+        spool.append_sync(
+            encode_record(
+                "collector:/twilio/voice/status", NOW, None, [("call-status", _form(f"CAf{i}"))]
+            )
+        )
+    spool.append_sync(
+        encode_record(
+            "collector:/twilio/voice/status", NOW, None, [("call-status", _form("CAbad", "odd"))]
+        )
+    )
+    assert writer.flush() == 4
+    assert read_checkpoint(spool.path) == spool.committed
+    assert writer.flush() == 0  # nothing new: nothing written twice
+    store = voiceinsights.open_parquet(tmp_path / "parquet")
+    assert sorted(store.events()["call_sid"]) == ["CAf0", "CAf1", "CAf2"]
+    rejected = store.rejected()
+    assert list(rejected["field"]) == ["CallStatus"]
+    assert metrics.get("rows_written_total", table="call_events") == 3
+    assert metrics.total("records_failed_total") == 1
+    spool.close()
+
+
+def test_orphaned_spool_is_replayed_from_its_checkpoint(tmp_path: Path) -> None:
+    root = tmp_path / "spool"
+    dead = Spool(root)
+    for i in range(4):
+        dead.append_sync(
+            encode_record(
+                "collector:/twilio/voice/status", NOW, None, [("call-status", _form(f"CAo{i}"))]
+            )
+        )
+    # The dead process had written and checkpointed everything before it died.
+    SegmentWriter(dead, tmp_path / "other", Metrics()).flush()
+    dead.close()
+    dead.dir.release()  # what the kernel does when the process dies
+
+    live = Spool(root)
+    writer = SegmentWriter(live, tmp_path / "parquet", Metrics())
+    assert writer.adopt_orphans() == 0  # everything was checkpointed already
+    assert not dead.path.exists()
+
+    dead2 = Spool(root)
+    for i in range(4, 7):
+        dead2.append_sync(
+            encode_record(
+                "collector:/twilio/voice/status", NOW, None, [("call-status", _form(f"CAo{i}"))]
+            )
+        )
+    dead2.close()
+    dead2.dir.release()
+    assert writer.adopt_orphans() == 3
+    assert not dead2.path.exists()
+    assert live.path.exists()  # a live spool is never adopted
+    sids = sorted(voiceinsights.open_parquet(tmp_path / "parquet").events()["call_sid"])
+    assert sids == ["CAo4", "CAo5", "CAo6"]
+    live.close()
