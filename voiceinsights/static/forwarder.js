@@ -49,7 +49,6 @@
     this.onPageHide = function () { self.beacon(); };
     if (root.addEventListener) {
       root.addEventListener("pagehide", this.onPageHide);
-      root.addEventListener("beforeunload", this.onPageHide);
     }
     if (root.document && root.document.addEventListener) {
       root.document.addEventListener("visibilitychange", this.onHide);
@@ -149,7 +148,6 @@
     clearInterval(this.timer);
     if (root.removeEventListener) {
       root.removeEventListener("pagehide", this.onPageHide);
-      root.removeEventListener("beforeunload", this.onPageHide);
     }
     if (root.document && root.document.removeEventListener) {
       root.document.removeEventListener("visibilitychange", this.onHide);
