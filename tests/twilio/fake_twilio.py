@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import socket
 import threading
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -366,6 +368,26 @@ class FakeTwilio:
             )
         return [c["sid"] for c in self._sorted_calls()]
 
+    def load_fixtures(self, directory: Path) -> None:
+        """Serve the committed fixture dataset: its Calls REST pages and Insights pages.
+
+        The items are re-paged by the fake (any page size, tokens of its own); the account
+        SID becomes the fixtures' one.
+        """
+        pages = sorted(directory.glob("rest_calls_page*.json"))
+        for page in pages:
+            for call in json.loads(page.read_text())["calls"]:
+                self.calls[call["sid"]] = call
+                self.account_sid = call["account_sid"]
+        for summary in json.loads((directory / "insights_summaries.json").read_text())[
+            "call_summaries"
+        ]:
+            self.summaries[summary["call_sid"]] = summary
+        for name, target in (("events", self.events), ("metrics", self.metrics)):
+            body = json.loads((directory / f"insights_{name}.json").read_text())
+            for item in body[body["meta"]["key"]]:
+                target.setdefault(item["call_sid"], []).append(item)
+
     # -- serving helpers ---------------------------------------------------------------
     def _sorted_calls(self) -> list[dict[str, Any]]:
         def key(c: dict[str, Any]) -> tuple[datetime, str]:
@@ -474,10 +496,12 @@ def build_app(fake: FakeTwilio) -> Starlette:
             return summaries_page(request, size)
         if parts[:2] == ["v1", "Voice"] and len(parts) == 4:
             call_sid, leaf = parts[2], parts[3]
-            if call_sid not in fake.summaries:
+            known = (fake.summaries, fake.calls, fake.events, fake.metrics)
+            if not any(call_sid in table for table in known):
                 return not_found
             if leaf == "Summary":
-                return JSONResponse(fake.summaries[call_sid])
+                summary = fake.summaries.get(call_sid)
+                return JSONResponse(summary) if summary else not_found
             if leaf == "Events":
                 items = [
                     e for e in fake.events.get(call_sid, []) if q.get("Edge") in (None, e["edge"])
@@ -627,7 +651,7 @@ def build_app(fake: FakeTwilio) -> Starlette:
                     current[name] = int(text)
                 else:
                     current[name] = text
-            fake.summaries[call_sid]["annotation"] = {
+            fake.summaries.setdefault(call_sid, {})["annotation"] = {
                 k: v for k, v in current.items() if k not in ("call_sid", "account_sid", "url")
             }
         return JSONResponse(current)

@@ -6,19 +6,23 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import pandas as pd
 import pytest
 
 import voiceinsights as vi
 from tests.twilio.conftest import CREDS, FAST_RETRY, NOW
-from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Fault, rfc2822, sid
+from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Fault, rfc2822, serve, sid
 from voiceinsights import TwilioAPIError
+from voiceinsights.schema import get_table
 from voiceinsights.store import Store
 from voiceinsights.twilio import (
     AsyncClient,
+    Credentials,
     PullReport,
     RetentionWarning,
     apull,
@@ -293,3 +297,50 @@ def test_sync_pull_entry_point(base: str, fake: FakeTwilio, store: Store) -> Non
     )
     assert (report.records, report.inserted, report.pages) == (23, 23, 3)
     assert report.requests == 3
+
+
+def test_pull_of_the_fixture_dataset_equals_its_file_ingest(db_path: Path) -> None:
+    """The committed fixtures served by the fake, pulled, equal the same files ingested."""
+    from tests.conftest import FIXTURES
+
+    fake = FakeTwilio()
+    fake.load_fixtures(FIXTURES)
+    starts = [parsedate_to_datetime(c["start_time"]) for c in fake.calls.values()]
+    since, until = min(starts) - timedelta(minutes=1), max(starts) + timedelta(minutes=1)
+    creds = Credentials(fake.account_sid, fake.account_sid, AUTH_TOKEN)
+
+    async def go(store: Store) -> list[PullReport]:
+        async with AsyncClient(creds, api_base=base, insights_base=base, page_size=20) as c:
+            return [
+                await apull(c, store, r, since=since, until=until)
+                for r in ("calls", "summaries", "events", "metrics")
+            ]
+
+    with serve(fake) as base, vi.open(db_path) as pulled:
+        with pytest.warns(RetentionWarning):  # March 2026 is past Insights' 30 days
+            reports = asyncio.run(go(pulled))
+        assert [r.rejected for r in reports] == [0, 0, 0, 0]
+        with vi.open(db_path.with_name("files.duckdb")) as files:
+            names = [
+                "rest_calls_page*.json",
+                "insights_summaries.json",
+                "insights_events.json",
+                "insights_metrics.json",
+            ]
+            files.ingest([p for n in names for p in sorted(FIXTURES.glob(n))])
+            for table, key in (
+                ("rest_calls", "call_sid"),
+                ("insights_summaries", "call_sid"),
+                ("insights_events", "call_sid, timestamp, edge, name"),
+                ("insights_metrics", "call_sid, timestamp, edge, direction"),
+            ):
+                cols = [
+                    c
+                    for c in get_table(table).column_names
+                    if c not in ("received_at", "ingest_source")
+                ]
+                query = f"SELECT {', '.join(cols)} FROM {table} ORDER BY {key}"
+                a, b = pulled.sql(query), files.sql(query)
+                assert len(a) == len(b) > 0, table
+                pd.testing.assert_frame_equal(a, b, obj=table)
+    assert len(fake.calls) == 112
