@@ -115,6 +115,9 @@ def test_every_record_parses(generated: GeneratedFixtures) -> None:
         "insights-metric",
         "rest-call",
     }
+    # Conference summaries arrive as CloudEvents only.
+    assert tables["insights_conferences"] > 0
+    assert tables["insights_participants"] >= 2 * tables["insights_conferences"]
     # Every leg has an Insights summary, from the page or from a CloudEvent.
     assert tables["insights_summaries"] == c["legs"]
 

@@ -294,7 +294,7 @@ def test_cloudevent_status_callback() -> None:
 
 def test_cloudevent_without_typed_table_keeps_data() -> None:
     data = {"conference_sid": "CF1", "status": "completed", "duration": 300}
-    rows = parse_record(cloud("com.twilio.voice.insights.conference-summary.complete", data))
+    rows = parse_record(cloud("com.twilio.voice.insights.some-future-thing.complete", data))
     assert len(rows) == 1
     log = rows[0][1]
     assert log["target_table"] is None
@@ -321,4 +321,96 @@ def test_unknown_records() -> None:
         detect_kind([1, 2])  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="unknown kind"):
         parse_record(event(), kind="bogus")
-    assert len(KINDS) == 13
+    assert len(KINDS) == 15
+
+
+def conference() -> dict[str, Any]:
+    return {
+        "conference_sid": "CF" + "9" * 32,
+        "account_sid": ACCOUNT,
+        "friendly_name": "support-room",
+        "create_time": "2021-08-10T17:40:00.000Z",
+        "start_time": "2021-08-10T17:40:05.000Z",
+        "end_time": "2021-08-10T17:50:05.000Z",
+        "duration_seconds": 605,
+        "connect_duration_seconds": 600,
+        "status": "completed",
+        "max_participants": 250,
+        "max_concurrent_participants": 3,
+        "unique_participants": 3,
+        "end_reason": "last_participant_left",
+        "ended_by": CALL,
+        "mixer_region": "us1",
+        "mixer_region_requested": None,
+        "recording_enabled": "false",
+        "detected_issues": {"call_quality": 1, "network": 0},
+        "tags": ["high_packet_loss"],
+        "processing_state": "complete",
+        "url": "https://insights.twilio.com/v1/Conferences/CF9",
+        "links": {"conference_participants": "https://insights.twilio.com/v1/x"},
+    }
+
+
+def participant() -> dict[str, Any]:
+    return {
+        "participant_sid": "CP" + "9" * 32,
+        "conference_sid": "CF" + "9" * 32,
+        "call_sid": CALL,
+        "account_sid": ACCOUNT,
+        "label": "agent",
+        "call_direction": "outbound",
+        "from": "+14155550100",
+        "to": "client:alice",
+        "call_status": "completed",
+        "call_type": "client",
+        "country_code": "US",
+        "is_moderator": True,
+        "is_coach": False,
+        "join_time": "2021-08-10T17:40:06.000Z",
+        "leave_time": "2021-08-10T17:50:04.000Z",
+        "duration_seconds": 598,
+        "outbound_queue_length": 0,
+        "outbound_time_in_queue": 0.2,
+        "jitter_buffer_size": "large",
+        "participant_region": "us1",
+        "conference_region": "us1",
+        "processing_state": "complete",
+        "properties": {"start_conference_on_enter": True},
+        "events": {"mute": [1628617300000]},
+        "metrics": {"inbound": {"jitter": {"avg": 2.1}}},
+        "url": "https://insights.twilio.com/v1/Conferences/CF9/Participants/CP9",
+    }
+
+
+def test_conference_and_participant_summaries() -> None:
+    assert detect_kind(conference()) == "insights-conference"
+    [(table, row)] = parse_record(conference())
+    assert table == "insights_conferences"
+    assert tuple(row) == get_table("insights_conferences").column_names
+    assert row["duration_s"] == 605.0
+    assert row["connect_duration_s"] == 600.0
+    assert row["recording_enabled"] is False
+    assert row["tags"] == ["high_packet_loss"]
+    assert json.loads(row["detected_issues"]) == {"call_quality": 1, "network": 0}
+    assert set(json.loads(row["extra"])) == {"url", "links"}
+    assert detect_kind(participant()) == "insights-participant"
+    [(table, row)] = parse_record(participant())
+    assert table == "insights_participants"
+    assert tuple(row) == get_table("insights_participants").column_names
+    assert row["from_address"] == "+14155550100"
+    assert row["to_address"] == "client:alice"
+    assert row["duration_s"] == 598.0
+    assert row["outbound_time_in_queue_s"] == 0.2
+    assert row["join_time"] == datetime(2021, 8, 10, 17, 40, 6, tzinfo=UTC)
+    assert json.loads(row["metrics"]) == participant()["metrics"]
+    with pytest.raises(ValidationError) as info:
+        parse_record(participant() | {"participant_sid": "XX1"})
+    assert info.value.field == "participant_sid"
+    rows = parse_record(
+        cloud("com.twilio.voice.insights.conference-summary.complete", json.dumps(conference()))
+    )
+    assert [t for t, _ in rows] == ["cloudevents", "insights_conferences"]
+    rows = parse_record(
+        cloud("com.twilio.voice.insights.conference-participant-summary.complete", participant())
+    )
+    assert [t for t, _ in rows] == ["cloudevents", "insights_participants"]

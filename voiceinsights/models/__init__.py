@@ -33,8 +33,10 @@ from voiceinsights.models.callbacks import (
 from voiceinsights.models.cloudevents import CloudEvent, parse_cloudevent
 from voiceinsights.models.insights import (
     InsightsAnnotation,
+    InsightsConference,
     InsightsEvent,
     InsightsMetric,
+    InsightsParticipant,
     InsightsSummary,
 )
 from voiceinsights.models.rest import RestCall
@@ -64,8 +66,10 @@ __all__ = [
     "CloudEvent",
     "ConferenceStatusCallback",
     "InsightsAnnotation",
+    "InsightsConference",
     "InsightsEvent",
     "InsightsMetric",
+    "InsightsParticipant",
     "InsightsSummary",
     "RecordingStatusCallback",
     "RestCall",
@@ -98,6 +102,8 @@ KIND_TABLES: Final[dict[str, tuple[str, ...]]] = {
     "insights-summary": ("insights_summaries",),
     "insights-event": ("insights_events",),
     "insights-metric": ("insights_metrics",),
+    "insights-conference": ("insights_conferences",),
+    "insights-participant": ("insights_participants",),
     "rest-call": ("rest_calls",),
 }
 #: Every kind :func:`detect_kind` returns.
@@ -153,6 +159,15 @@ def detect_kind(obj: Mapping[str, Any]) -> str:
         "testTiming" in keys or "networkTiming" in keys or "callQuality" in keys
     ):
         return "preflight-report"
+    if "participant_sid" in keys and "conference_sid" in keys:
+        return "insights-participant"
+    if "conference_sid" in keys and (
+        "unique_participants" in keys
+        or "max_participants" in keys
+        or "end_reason" in keys
+        or "mixer_region" in keys
+    ):
+        return "insights-conference"
     if "call_sid" in keys:
         if "group" in keys and "level" in keys:
             return "insights-event"
@@ -292,6 +307,14 @@ def _parse(
         return validate(InsightsEvent, obj, kind=kind).rows(source=source, received_at=received)
     if kind == "insights-metric":
         return validate(InsightsMetric, obj, kind=kind).rows(source=source, received_at=received)
+    if kind == "insights-conference":
+        return validate(InsightsConference, obj, kind=kind).rows(
+            source=source, received_at=received
+        )
+    if kind == "insights-participant":
+        return validate(InsightsParticipant, obj, kind=kind).rows(
+            source=source, received_at=received
+        )
     if kind == "rest-call":
         return validate(RestCall, obj, kind=kind).rows(source=source, received_at=received)
     if kind == "cloudevent":

@@ -10,16 +10,17 @@ type                                                   data parsed as
 ``com.twilio.voice.insights.call-summary.*``           ``insights-summary``
 ``com.twilio.voice.insights.call-event.*``             ``insights-event``
 ``com.twilio.voice.insights.call-metrics.*``           ``insights-metric``
+``...insights.conference-summary.*``                   ``insights-conference``
+``...insights.conference-participant-summary.*``       ``insights-participant``
 ``com.twilio.voice.status-callback.*``                 ``data.request.parameters`` as a
                                                        call / conference / recording
                                                        status callback
 =====================================================  ==================================
 
-Conference and participant summaries (``...conference-summary.complete``,
-``...conference-participant-summary.complete``) and other types have no typed table: their
-log row keeps the whole ``data`` in its ``extra`` (``target_table`` is null), so nothing is
-lost. A status-callback event's other data fields (``sid``, ``timestamp``, the request's
-``method`` and ``url``) are kept in the log row's ``extra`` too.
+Other types have no typed table: their log row keeps the whole ``data`` in its ``extra``
+(``target_table`` is null), so nothing is lost. A status-callback event's other data
+fields (``sid``, ``timestamp``, the request's ``method`` and ``url``) are kept in the log
+row's ``extra`` too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ TYPE_KINDS: tuple[tuple[str, str], ...] = (
     ("com.twilio.voice.insights.call-summary.", "insights-summary"),
     ("com.twilio.voice.insights.call-event.", "insights-event"),
     ("com.twilio.voice.insights.call-metrics.", "insights-metric"),
+    ("com.twilio.voice.insights.conference-summary.", "insights-conference"),
+    ("com.twilio.voice.insights.conference-participant-summary.", "insights-participant"),
 )
 _STATUS_CALLBACK = "com.twilio.voice.status-callback."
 

@@ -1,4 +1,5 @@
-"""Voice Insights REST items: call summary, call event, call metric and annotation.
+"""Voice Insights REST items: call summary, call event, call metric, annotation, and
+conference and participant summaries.
 
 Field names are Insights' own (snake_case). Timestamps are ISO 8601. A summary's edge
 objects (``carrier_edge``, ``client_edge``, ``sdk_edge``, ``sip_edge``) are kept verbatim
@@ -20,8 +21,10 @@ from voiceinsights.models._base import Row, Timestamp, WireModel, dumps, extra_j
 __all__ = [
     "EDGES",
     "InsightsAnnotation",
+    "InsightsConference",
     "InsightsEvent",
     "InsightsMetric",
+    "InsightsParticipant",
     "InsightsSummary",
 ]
 
@@ -279,3 +282,93 @@ class InsightsMetric(WireModel):
                 },
             )
         ]
+
+
+class InsightsConference(WireModel):
+    """A Voice Insights conference summary (``/v1/Conferences`` item or Event Streams
+    ``conference-summary``)."""
+
+    conference_sid: str = Field(pattern=r"^CF")
+    account_sid: str | None = None
+    friendly_name: str | None = None
+    status: str | None = None
+    create_time: Timestamp = None
+    start_time: Timestamp = None
+    end_time: Timestamp = None
+    duration_seconds: float | None = Field(default=None, ge=0)
+    connect_duration_seconds: float | None = Field(default=None, ge=0)
+    max_participants: int | None = Field(default=None, ge=0)
+    max_concurrent_participants: int | None = Field(default=None, ge=0)
+    unique_participants: int | None = Field(default=None, ge=0)
+    end_reason: str | None = None
+    ended_by: str | None = None
+    mixer_region: str | None = None
+    mixer_region_requested: str | None = None
+    recording_enabled: bool | None = None
+    tags: list[str] | None = None
+    detected_issues: Any = None
+    processing_state: str | None = None
+
+    def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
+        """The ``insights_conferences`` row."""
+        values = self.model_dump()
+        for key in self.unmodelled():
+            values.pop(key, None)
+        values["duration_s"] = values.pop("duration_seconds")
+        values["connect_duration_s"] = values.pop("connect_duration_seconds")
+        issues = values.pop("detected_issues")
+        values.update(
+            detected_issues=None if issues is None else dumps(issues),
+            received_at=received_at,
+            ingest_source=source,
+            extra=extra_json(self.unmodelled()),
+        )
+        return [make_row("insights_conferences", values)]
+
+
+class InsightsParticipant(WireModel):
+    """A Voice Insights conference participant summary
+    (``/v1/Conferences/{Sid}/Participants`` item or Event Streams
+    ``conference-participant-summary``)."""
+
+    participant_sid: str = Field(pattern=r"^CP")
+    conference_sid: str | None = None
+    call_sid: str | None = None
+    account_sid: str | None = None
+    label: str | None = None
+    call_direction: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    call_status: str | None = None
+    call_type: str | None = None
+    country_code: str | None = None
+    is_moderator: bool | None = None
+    is_coach: bool | None = None
+    join_time: Timestamp = None
+    leave_time: Timestamp = None
+    duration_seconds: float | None = Field(default=None, ge=0)
+    outbound_queue_length: int | None = Field(default=None, ge=0)
+    outbound_time_in_queue: float | None = Field(default=None, ge=0)
+    jitter_buffer_size: str | None = None
+    participant_region: str | None = None
+    conference_region: str | None = None
+    processing_state: str | None = None
+    properties: Any = None
+    events: Any = None
+    metrics: Any = None
+
+    def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
+        """The ``insights_participants`` row."""
+        values = self.model_dump()
+        for key in self.unmodelled():
+            values.pop(key, None)
+        values["from_address"] = values.pop("from_")
+        values["to_address"] = values.pop("to")
+        values["duration_s"] = values.pop("duration_seconds")
+        values["outbound_time_in_queue_s"] = values.pop("outbound_time_in_queue")
+        for key in ("properties", "events", "metrics"):
+            values[key] = None if values[key] is None else dumps(values[key])
+        values.update(
+            received_at=received_at, ingest_source=source, extra=extra_json(self.unmodelled())
+        )
+        return [make_row("insights_participants", values)]
