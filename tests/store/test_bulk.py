@@ -1,0 +1,183 @@
+"""The JSON Lines bulk path agrees with parse_record, record for record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import voiceinsights as vi
+from voiceinsights.models import parse_record
+from voiceinsights.store._bulk import line_blocks, lines_table, map_samples
+
+SOURCE = "file.jsonl"
+_MISSING = object()
+
+
+def _opt(strategy: st.SearchStrategy[Any], *, odd: st.SearchStrategy[Any] | None = None) -> Any:
+    choices = [st.just(_MISSING), st.none(), strategy, strategy, strategy]
+    if odd is not None and _ODD[0]:
+        choices.append(odd)
+    return st.one_of(*choices)
+
+
+# Whether the record being drawn may carry irregular values (set per record).
+_ODD = [False]
+
+
+_odd_number = st.one_of(
+    st.booleans(), st.just("5"), st.just("1.5"), st.just(-1), st.just(1.5), st.just(10**20),
+    st.just([1]),
+)  # fmt: skip
+_levels = st.integers(0, 32767)
+_counts = st.integers(0, 10**12)
+_pct = st.one_of(st.integers(0, 100), st.floats(0, 100))
+_ms = st.one_of(st.integers(0, 5000), st.floats(0, 5000))
+_text = st.text(st.characters(exclude_categories=("Cs",)), min_size=0, max_size=8)
+_iso = st.builds(
+    lambda t, off, z: (t.replace(tzinfo=dt.timezone(dt.timedelta(minutes=off))).isoformat()
+                       .replace("+00:00", "Z" if z else "+00:00")),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1)),
+    st.integers(-12 * 60, 14 * 60), st.booleans(),
+)  # fmt: skip
+
+
+@st.composite
+def envelopes(draw: st.DrawFn) -> dict[str, Any]:
+    # About one record in three is irregular somewhere; the rest are what SDKs send.
+    odd = _ODD[0] = draw(st.integers(0, 2)) == 0
+    timestamps = [st.integers(10**11, 10**14 - 1)]
+    if odd:
+        timestamps += [st.just("2024-01-01T00:00:00Z"), st.just(1.7e12 + 0.5)]
+    data: dict[str, Any] = {
+        "timestamp": draw(st.one_of(*timestamps)),
+        "audioInputLevel": draw(_opt(_levels, odd=_odd_number)),
+        "audioOutputLevel": draw(_opt(_levels)),
+        "bytesReceived": draw(_opt(_counts)),
+        "bytesSent": draw(_opt(_counts, odd=_odd_number)),
+        "packetsReceived": draw(_opt(_counts)),
+        "packetsSent": draw(_opt(_counts)),
+        "packetsLost": draw(_opt(_counts, odd=_odd_number)),
+        "packetsLostFraction": draw(_opt(_pct, odd=st.just(101))),
+        "jitter": draw(_opt(_ms, odd=_odd_number)),
+        "rtt": draw(_opt(_ms)),
+        "mos": draw(_opt(st.floats(1, 4.5), odd=st.just(7))),
+        "codecName": draw(_opt(st.sampled_from(["opus", "pcmu"]), odd=st.just(5))),
+    }
+    if draw(st.booleans()):
+        data["totals"] = draw(st.one_of(st.none(), st.fixed_dictionaries({
+            "bytesReceived": _opt(_counts), "bytesSent": _opt(_counts),
+            "packetsLost": _opt(_counts), "packetsLostFraction": _opt(_pct),
+            "packetsReceived": _opt(_counts), "packetsSent": _opt(_counts, odd=_odd_number),
+        })))  # fmt: skip
+    env: dict[str, Any] = {
+        "type": draw(st.sampled_from(["sample", "warning"])) if odd else "sample",
+        "call_sid": draw(
+            st.one_of(st.just("CA" + "a" * 32), _text, st.just(7))
+            if odd
+            else st.text("CAabcdef0123456789", min_size=2, max_size=34)
+        ),
+        "data": data,
+        "identity": draw(_opt(_text, odd=st.just(3))),
+        "received_at": draw(_opt(_iso, odd=st.sampled_from([1700000000000, "yesterday"]))),
+    }
+    if odd and draw(st.booleans()):
+        env[draw(st.sampled_from(["forwarder", "data.inputVolume"]))] = draw(_text)
+    return _strip(env)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if v is not _MISSING}
+    return value
+
+
+def _expected(record: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        rows = parse_record(record, source=SOURCE)
+    except vi.ValidationError:
+        return None
+    return rows[0][1] if rows[0][0] == "samples" else None
+
+
+def _bulk(lines: list[str]) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    block = "".join(line + "\n" for line in lines).encode()
+    table, bad = lines_table(1, block)
+    assert not bad
+    rel, leftovers = map_samples(conn, table, SOURCE)
+    mapped = {}
+    got = conn.sql("SELECT line, * FROM _vi_mapped WHERE ok").to_arrow_table().to_pylist()
+    for row in got:
+        line = row.pop("line")
+        row.pop("ok")
+        row.pop("raw")
+        mapped[line] = row
+    assert len(rel.to_arrow_table()) == len(mapped)
+    return mapped, {line for line, _ in leftovers}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(envelopes(), min_size=1, max_size=25))
+def test_bulk_rows_equal_parse_record_rows(records: list[dict[str, Any]]) -> None:
+    lines = [json.dumps(r) for r in records]
+    mapped, leftovers = _bulk(lines)
+    event(f"records on the SQL path: {'some' if mapped else 'none'}")
+    assert set(mapped) | leftovers == set(range(1, len(lines) + 1))
+    assert not set(mapped) & leftovers
+    for line, row in mapped.items():
+        expected = _expected(records[line - 1])
+        # The SQL mapping never accepts a record the parser rejects, and agrees on every value.
+        assert expected is not None, records[line - 1]
+        assert row == expected, (records[line - 1], row, expected)
+
+
+def test_clean_samples_take_the_sql_path() -> None:
+    clean = {"type": "sample", "call_sid": "CA1234", "identity": "alice",
+             "received_at": "2024-05-01T12:00:00.250+02:00",
+             "data": {"timestamp": 1714557600123, "audioInputLevel": 120, "jitter": 4,
+                      "rtt": 80.5, "mos": 4.31, "packetsLostFraction": 0, "codecName": "opus",
+                      "totals": {"packetsLost": 3, "packetsLostFraction": 0.25}}}  # fmt: skip
+    odd = [
+        {**clean, "forwarder": "v2"},  # unmodelled field: kept in extra by the parser
+        {**clean, "data": {**clean["data"], "jitter": "4"}},  # numeric string
+        {"type": "warning", "call_sid": "CA1", "data": {"name": "high-rtt"}},
+    ]
+    lines = [json.dumps(clean), "", "   ", "{broken", *map(json.dumps, odd)]
+    mapped, leftovers = _bulk(lines)
+    assert set(mapped) == {1}
+    assert leftovers == {4, 5, 6, 7}  # blank lines are neither
+    row = mapped[1]
+    assert row == _expected(clean)
+    assert row["timestamp"] == dt.datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)
+    assert row["received_at"] == dt.datetime(2024, 5, 1, 10, 0, 0, 250000, tzinfo=dt.UTC)
+    assert row["total_packets_lost_pct"] == 0.25
+
+
+def test_blocks_split_on_line_boundaries(tmp_path: Path) -> None:
+    text = b"".join(b'{"n": %d}\n' % i for i in range(1000)) + b'{"n": "last, no newline"}'
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(text)
+    seen: list[str] = []
+    firsts = []
+    with path.open("rb") as fh:
+        for first, block in line_blocks(fh, block_bytes=777):
+            firsts.append(first)
+            table, _ = lines_table(first, block)
+            assert table.column("line").to_pylist()[0] == first
+            seen.extend(v.rstrip("\n") for v in table.column("raw").to_pylist())
+    assert seen == text.decode().split("\n")
+    assert firsts[0] == 1
+    assert len(firsts) > 5
+
+
+def test_lines_that_are_not_utf8_are_reported() -> None:
+    table, bad = lines_table(10, b'{"a": 1}\n\xff\xfe{"b"}\n{"c": 3}\n')
+    assert [line for line, _ in bad] == [11]
+    assert table.column("raw").to_pylist()[1] == ""
