@@ -34,6 +34,7 @@ __all__ = [
     "EPOCH_US_MIN",
     "epoch_ms",
     "format_rfc2822",
+    "parse_epoch_ms",
     "parse_timestamp",
     "parse_timestamps",
 ]
@@ -134,6 +135,34 @@ def parse_timestamp(value: Any, *, field: str | None = None) -> datetime | None:
         f"timestamp must be a string, number or datetime, got {type(value).__name__}",
         field=field,
     )
+
+
+def parse_epoch_ms(value: Any, *, field: str | None = None) -> datetime | None:
+    """Like :func:`parse_timestamp`, but a number is always epoch milliseconds.
+
+    For fields documented as milliseconds (the Voice SDK's ``timestamp``, a PreflightTest's
+    ``testTiming``), whatever their magnitude. Strings that are not numbers and datetimes
+    are parsed as :func:`parse_timestamp` does.
+    """
+    if isinstance(value, str) and _NUMERIC.match(value.strip()):
+        text = value.strip()
+        value = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return parse_timestamp(value, field=field)
+    if isinstance(value, int | np.integer):
+        try:
+            return _EPOCH + timedelta(milliseconds=int(value))
+        except OverflowError:
+            raise ValidationError(f"timestamp {value!r} is out of range", field=field) from None
+    number = float(value)
+    if math.isnan(number):
+        return None
+    if not math.isfinite(number):
+        raise ValidationError(f"timestamp {value!r} is not a finite number", field=field)
+    try:
+        return _EPOCH + timedelta(milliseconds=number)
+    except OverflowError:
+        raise ValidationError(f"timestamp {value!r} is out of range", field=field) from None
 
 
 def _parse_string(value: str, *, field: str | None) -> datetime | None:

@@ -76,6 +76,12 @@ def test_sample() -> None:
     assert json.loads(row["extra"]) == {"data.inputVolume": 0.3}
 
 
+def test_sample_timestamp_is_milliseconds() -> None:
+    # The SDK's timestamp is epoch milliseconds, even when small enough to look like seconds.
+    [(_, row)] = parse_record(envelope("sample", sample(ts=5_000)))
+    assert row["timestamp"] == datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)
+
+
 def test_first_sample_nulls() -> None:
     [(_, row)] = parse_record(envelope("sample", sample(mos=None, rtt=None)))
     assert row["mos"] is None

@@ -12,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voiceinsights import ValidationError
-from voiceinsights._time import epoch_ms, format_rfc2822, parse_timestamp, parse_timestamps
+from voiceinsights._time import (
+    epoch_ms,
+    format_rfc2822,
+    parse_epoch_ms,
+    parse_timestamp,
+    parse_timestamps,
+)
 
 T = datetime(2021, 8, 10, 17, 47, 58, tzinfo=UTC)
 
@@ -129,3 +135,16 @@ def test_vectorised_columns() -> None:
     with pytest.raises(ValidationError) as info:
         parse_timestamps(["2021-08-10T17:47:58Z", "nope"], field="time")
     assert info.value.field == "time"
+
+
+def test_epoch_ms_fields() -> None:
+    # Fields documented as milliseconds are read as such whatever the magnitude.
+    assert parse_epoch_ms(10_000) == datetime(1970, 1, 1, 0, 0, 10, tzinfo=UTC)
+    assert parse_epoch_ms("10000") == datetime(1970, 1, 1, 0, 0, 10, tzinfo=UTC)
+    assert parse_epoch_ms(1628617678123.0) == T + timedelta(milliseconds=123)
+    assert parse_epoch_ms("2021-08-10T17:47:58Z") == T
+    assert parse_epoch_ms(None) is None
+    assert parse_epoch_ms(float("nan")) is None
+    for bad in (float("inf"), True, "soon", 10**30):
+        with pytest.raises(ValidationError):
+            parse_epoch_ms(bad, field="timestamp")

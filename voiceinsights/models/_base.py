@@ -12,10 +12,11 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from voiceinsights._exceptions import ValidationError
-from voiceinsights._time import parse_timestamp
+from voiceinsights._time import parse_epoch_ms, parse_timestamp
 from voiceinsights.schema import get_table
 
 __all__ = [
+    "EpochMs",
     "FormModel",
     "Row",
     "Timestamp",
@@ -41,6 +42,17 @@ def _timestamp(value: Any) -> datetime | None:
 
 #: A timestamp in any format :func:`voiceinsights._time.parse_timestamp` accepts, as UTC.
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    try:
+        return parse_epoch_ms(value)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: A timestamp whose numbers are always epoch milliseconds (the Voice SDK's), as UTC.
+EpochMs = Annotated[datetime | None, BeforeValidator(_epoch_ms)]
 
 
 class WireModel(BaseModel):

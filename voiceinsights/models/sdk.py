@@ -19,8 +19,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from voiceinsights._exceptions import ValidationError
-from voiceinsights._time import parse_timestamp
+from voiceinsights._time import parse_epoch_ms
 from voiceinsights.models._base import (
+    EpochMs,
     Row,
     Timestamp,
     WireModel,
@@ -77,7 +78,7 @@ class SdkSample(WireModel):
     ``timestamp`` is milliseconds since the epoch; ``jitter`` and ``rtt`` are in ms.
     """
 
-    timestamp: Timestamp = Field(alias="timestamp")
+    timestamp: EpochMs = Field(alias="timestamp")
     audio_input_level: _Level = Field(default=None, alias="audioInputLevel", ge=0, le=32767)
     audio_output_level: _Level = Field(default=None, alias="audioOutputLevel", ge=0, le=32767)
     bytes_received: _Count = Field(default=None, alias="bytesReceived", ge=0)
@@ -148,7 +149,7 @@ class SdkWarningData(WireModel):
         newest: datetime | None = None
         for i, sample in enumerate(self.samples or []):
             try:
-                ts = parse_timestamp(sample.get("timestamp"))
+                ts = parse_epoch_ms(sample.get("timestamp"))
             except ValidationError as exc:
                 raise ValidationError(str(exc), field=f"data.data.samples.{i}.timestamp") from None
             if ts is not None and (newest is None or ts > newest):
@@ -243,8 +244,8 @@ class SdkPreflightReport(WireModel):
                 "source": "twilio-preflight",
                 "call_sid": self.call_sid,
                 "target": self.edge,
-                "started_at": parse_timestamp(tt.start, field="testTiming.start"),
-                "ended_at": parse_timestamp(tt.end, field="testTiming.end"),
+                "started_at": parse_epoch_ms(tt.start, field="testTiming.start"),
+                "ended_at": parse_epoch_ms(tt.end, field="testTiming.end"),
                 "duration_s": None if tt.duration is None else tt.duration / 1000.0,
                 "status": "ok",
                 "codec_name": codec,
