@@ -193,7 +193,8 @@ class _Call:
             levels=self._levels,
             on_sample=self.on_sample,
         )
-        self.tasks.append(asyncio.ensure_future(self.poller.run()))
+        poll_task = asyncio.ensure_future(self.poller.run())
+        self.tasks.append(poll_task)
         media_end = loop.time() + self.duration_s
         while loop.time() < media_end:
             await asyncio.sleep(min(0.1, max(media_end - loop.time(), 0.0)))
@@ -207,6 +208,11 @@ class _Call:
             if pc.connectionState in {"failed", "closed"}:
                 raise ProbeError(f"the connection {pc.connectionState} mid-call", phase="media")
         self.t["media_end"] = time.time()
+        poll_task.cancel()
+        try:
+            await poll_task
+        except asyncio.CancelledError:
+            pass
         last = self.poller.samples[-1]["timestamp"] / 1000.0 if self.poller.samples else 0.0
         if time.time() - last > 0.5:
             await self.poller.poll_once()
