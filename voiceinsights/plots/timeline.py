@@ -29,7 +29,6 @@ SERIES: Final = (
 #: Status-callback statuses marked on the timeline and their labels. ``in-progress`` is
 #: how the ``answered`` subscription event arrives.
 MILESTONES: Final = {
-    "initiated": "initiated",
     "ringing": "ringing",
     "in-progress": "answered",
     "completed": "completed",
