@@ -155,13 +155,18 @@ def read_table(parquet_dir: Path, table: str) -> Any:
     return voiceinsights.open_parquet(parquet_dir).table(table)
 
 
-def wait_rows(parquet_dir: Path, table: str, n: int, timeout_s: float = 30.0) -> Any:
-    """Poll until ``table`` has at least ``n`` rows; return them."""
+def wait_rows(
+    parquet_dir: Path, table: str, n: int, timeout_s: float = 30.0, *, prefix: str = ""
+) -> Any:
+    """Poll until ``table`` has at least ``n`` rows (whose ``call_sid`` starts with
+    ``prefix``, when given); return those rows."""
     deadline = time.monotonic() + timeout_s
     df = None
     while time.monotonic() < deadline:
         try:
             df = read_table(parquet_dir, table)
+            if prefix:
+                df = df[df["call_sid"].str.startswith(prefix)]
             if len(df) >= n:
                 return df
         except Exception:  # not written yet

@@ -102,7 +102,7 @@ def test_signed_callbacks_land_in_parquet(server: CollectorProcess, client: http
         ("RecordingStartTime", "Sat, 21 Nov 2026 10:00:00 +0000"),
     ]
     assert post_callback(client, server.base, "/twilio/recording/status", rec).status_code == 204
-    df = wait_rows(server.parquet_dir, "call_events", 4)
+    df = wait_rows(server.parquet_dir, "call_events", 4, prefix="CAland0001")
     mine = df[df["call_sid"] == "CAland0001"].sort_values("sequence_number")
     assert list(mine["call_status"]) == ["initiated", "ringing", "in-progress", "completed"]
     assert set(mine["ingest_source"]) == {"collector:/twilio/voice/status"}
@@ -120,7 +120,7 @@ def test_replays_and_retries_are_idempotent(server: CollectorProcess, client: ht
         r = post_callback(client, server.base, "/twilio/voice/status", params)
         assert r.status_code == 204
     time.sleep(1.0)
-    df = wait_rows(server.parquet_dir, "call_events", 1)
+    df = wait_rows(server.parquet_dir, "call_events", 1, prefix="CAreplay001")
     assert (df["call_sid"] == "CAreplay001").sum() == 1
 
 
@@ -448,8 +448,7 @@ def test_concurrent_load_every_ack_is_stored(server: CollectorProcess) -> None:
 
     statuses = asyncio.run(main())
     assert statuses == [204] * n
-    df = wait_rows(server.parquet_dir, "call_events", n)
-    loaded = df[df["call_sid"].str.startswith("CAload")]
+    loaded = wait_rows(server.parquet_dir, "call_events", n, prefix="CAload")
     assert len(loaded) == n
     assert loaded["call_sid"].is_unique
     metrics = httpx.get(server.base + "/metrics").text

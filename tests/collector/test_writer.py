@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 import voiceinsights
 from voiceinsights.collector import Metrics, SegmentWriter, Spool, records_to_rows
 from voiceinsights.collector._spool import read_checkpoint
@@ -100,3 +103,44 @@ def test_orphaned_spool_is_replayed_from_its_checkpoint(tmp_path: Path) -> None:
     sids = sorted(voiceinsights.open_parquet(tmp_path / "parquet").events()["call_sid"])
     assert sids == ["CAo4", "CAo5", "CAo6"]
     live.close()
+
+
+def test_writer_uses_rows_handed_off_and_parses_the_rest(tmp_path: Path) -> None:
+    from voiceinsights.models import parse_record
+
+    spool = Spool(tmp_path / "spool")
+    writer = SegmentWriter(spool, tmp_path / "parquet", Metrics())
+    form = _form("CAh1")
+    line = encode_record("collector:/twilio/voice/status", NOW, None, [("call-status", form)])
+    rows = parse_record(
+        form, kind="call-status", source="collector:/twilio/voice/status", received_at=NOW
+    )
+    # What the writer would parse from the line is exactly what the collector hands off.
+    assert records_to_rows([line])[0] == {"call_events": [rows[0][1]]}
+    # A marked hand-off proves the writer took it instead of parsing the line again.
+    marked = [("call_events", {**rows[0][1], "caller_name": "from-handoff"})]
+    spool.append_sync(line, handoff=(1, marked))
+    spool.append_sync(
+        encode_record("collector:/twilio/voice/status", NOW, None, [("call-status", _form("CAh2"))])
+    )  # no hand-off
+    assert writer.flush() == 2
+    df = voiceinsights.open_parquet(tmp_path / "parquet").events().set_index("call_sid")
+    assert df.loc["CAh1", "caller_name"] == "from-handoff"
+    assert pd.isna(df.loc["CAh2", "caller_name"])
+    assert spool.take_handoff(spool.committed) is None  # nothing left behind
+    spool.close()
+
+
+def test_parse_form_is_strict() -> None:
+    from voiceinsights.collector._app import parse_form
+
+    assert parse_form("a=1&b=x+y&c=%E2%82%AC&&d=") == [
+        ("a", "1"),
+        ("b", "x y"),
+        ("c", "€"),
+        ("d", ""),
+    ]
+    with pytest.raises(ValueError, match="no '='"):
+        parse_form("a=1&b")
+    with pytest.raises(UnicodeDecodeError):
+        parse_form("a=%FF")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -107,6 +107,23 @@ class CollectorConfig:
     def parquet_dir(self) -> Path:
         """Directory of the Parquet segments (``voiceinsights.open_parquet`` reads it)."""
         return Path(self.data_dir) / "parquet"
+
+
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """Decode an ``application/x-www-form-urlencoded`` body into ``(name, value)`` pairs.
+
+    Strict: a field without ``=`` or a percent-escape that is not UTF-8 raises
+    ``ValueError`` / ``UnicodeDecodeError``. Empty fields (``a=1&&b=2``) are skipped.
+    """
+    pairs = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise ValueError(f"form field {name[:40]!r} has no '='")
+        pairs.append((unquote_plus(name, errors="strict"), unquote_plus(value, errors="strict")))
+    return pairs
 
 
 class _RejectError(Exception):
@@ -220,11 +237,13 @@ class Collector:
         identity: str | None,
         records: list[tuple[str, Any]],
         received_at: datetime,
+        rows: list[tuple[str, dict[str, Any]]],
     ) -> None:
+        """Durably spool one request's records; ``rows`` (already parsed) go to the writer."""
         assert self.spool is not None, "collector not started"
         line = encode_record("collector:" + endpoint, received_at, identity, records)
         try:
-            await self.spool.append(line)
+            await self.spool.append(line, (len(records), rows))
         except OSError as exc:  # disk full, I/O error: not the client's fault; it may retry
             log.error("spool append failed: %s", exc)
             raise _RejectError(
@@ -234,11 +253,13 @@ class Collector:
 
     def _validate(
         self, endpoint: str, raw: Any, kind: str, received_at: datetime, where: str = ""
-    ) -> None:
+    ) -> list[tuple[str, dict[str, Any]]]:
         from voiceinsights.models import parse_record
 
         try:
-            parse_record(raw, kind=kind, source="collector:" + endpoint, received_at=received_at)
+            return parse_record(
+                raw, kind=kind, source="collector:" + endpoint, received_at=received_at
+            )
         except ValidationError as exc:
             name = exc.field or "record"
             raise _RejectError(400, "invalid-field", str(exc), where + name) from None
@@ -250,9 +271,7 @@ class Collector:
         body = await self.read_body(request, (_FORM,))
         try:
             text = body.decode("utf-8")
-            pairs = parse_qsl(
-                text, keep_blank_values=True, strict_parsing=bool(text), errors="strict"
-            )
+            pairs = parse_form(text)
         except (UnicodeDecodeError, ValueError) as exc:
             raise _RejectError(
                 400, "malformed-body", f"form body does not decode: {exc}", "body"
@@ -270,8 +289,8 @@ class Collector:
             else:
                 record[name] = value
         now = datetime.now(UTC)
-        self._validate(endpoint, record, kind, now)
-        await self.spool_records(endpoint, None, [(kind, record)], now)
+        rows = self._validate(endpoint, record, kind, now)
+        await self.spool_records(endpoint, None, [(kind, record)], now, rows)
         return Response(status_code=204)
 
     async def event_streams(self, request: Request) -> Response:
@@ -292,9 +311,10 @@ class Collector:
             )
         self._check_count(len(events))
         now = datetime.now(UTC)
+        rows = []
         for i, event in enumerate(events):
-            self._validate(endpoint, event, "cloudevent", now, f"[{i}].")
-        await self.spool_records(endpoint, None, [("cloudevent", e) for e in events], now)
+            rows.extend(self._validate(endpoint, event, "cloudevent", now, f"[{i}]."))
+        await self.spool_records(endpoint, None, [("cloudevent", e) for e in events], now, rows)
         return Response(status_code=204)
 
     async def sdk_events(self, request: Request) -> Response:
@@ -317,6 +337,7 @@ class Collector:
         self._check_count(len(items))
         now = datetime.now(UTC)
         records: list[tuple[str, Any]] = []
+        rows: list[tuple[str, dict[str, Any]]] = []
         for i, item in enumerate(items):
             where = f"[{i}]."
             if not isinstance(item, dict):
@@ -338,10 +359,10 @@ class Collector:
                 )
             envelope = dict(item)
             envelope["identity"] = identity  # the token's identity, not the client's claim
-            self._validate(endpoint, envelope, kind, now, where)
+            rows.extend(self._validate(endpoint, envelope, kind, now, where))
             records.append((kind, envelope))
         if records:
-            await self.spool_records(endpoint, identity, records, now)
+            await self.spool_records(endpoint, identity, records, now, rows)
         return JSONResponse({"accepted": len(records)}, status_code=202)
 
     async def healthz(self, request: Request) -> Response:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "Position",
@@ -223,7 +224,10 @@ class Spool:
         self._size = 0
         self._committed = Position(1, 0)
         self._lock = threading.Lock()
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._pending: list[tuple[bytes, asyncio.Future[None], Any]] = []
+        self._handoff: dict[Position, Any] = {}
+        #: Most hand-offs kept in memory (beyond, the writer parses from the spool).
+        self.max_handoff = 200_000
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         #: Group commits done and lines they carried (for metrics).
@@ -248,12 +252,17 @@ class Spool:
         """Lines waiting for the next group commit."""
         return len(self._pending)
 
-    async def append(self, line: bytes) -> None:
-        """Append one record (a line without newline); return once it is on disk."""
+    async def append(self, line: bytes, handoff: Any = None) -> None:
+        """Append one record (a line without newline); return once it is on disk.
+
+        ``handoff`` (for example the rows already parsed from the line) is kept in memory
+        for the writer under the line's end position, so it need not parse the line
+        again; after a restart the writer parses the spooled line instead.
+        """
         if self._closed:
             raise RuntimeError("spool is closed")
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((line + b"\n", fut))
+        self._pending.append((line + b"\n", fut, handoff))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_loop())
         await fut
@@ -261,35 +270,56 @@ class Spool:
     async def _flush_loop(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            data = b"".join(line for line, _ in batch)
             try:
-                await asyncio.to_thread(self._write_sync, data)
+                await asyncio.to_thread(self._write_sync, [(ln, h) for ln, _, h in batch])
             except OSError as exc:
-                for _, fut in batch:
+                for _, fut, _ in batch:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
-            self.commits += 1
-            self.lines += len(batch)
-            for _, fut in batch:
+            for _, fut, _ in batch:
                 if not fut.done():
                     fut.set_result(None)
 
-    def append_sync(self, line: bytes) -> None:
+    def append_sync(self, line: bytes, handoff: Any = None) -> None:
         """Append and sync one record without an event loop (tools and tests)."""
-        self._write_sync(line + b"\n")
-        self.commits += 1
-        self.lines += 1
+        self._write_sync([(line + b"\n", handoff)])
 
-    def _write_sync(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        os.fdatasync(self._fd)
-        self._size += len(data)
+    def take_handoff(self, end: Position) -> Any:
+        """Remove and return what was handed off with the line ending at ``end``."""
         with self._lock:
+            return self._handoff.pop(end, None)
+
+    def discard_handoff(self, upto: Position) -> None:
+        """Forget hand-offs of lines ending at or before ``upto`` (already written)."""
+        with self._lock:
+            for key in [k for k in self._handoff if k <= upto]:
+                del self._handoff[key]
+
+    def _write_sync(self, lines: list[tuple[bytes, Any]]) -> None:
+        data = b"".join(line for line, _ in lines)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            os.fdatasync(self._fd)
+        except OSError:
+            # Never leave a partial line for the next append to be glued to.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        end = self._size
+        with self._lock:
+            if len(self._handoff) < self.max_handoff:
+                for line, handoff in lines:
+                    end += len(line)
+                    if handoff is not None:
+                        self._handoff[Position(self._segment, end)] = handoff
+            self._size += len(data)
             self._committed = Position(self._segment, self._size)
+            self.commits += 1
+            self.lines += len(lines)
         if self._size >= self.segment_bytes:
             new_fd = self._open_segment(self._segment + 1)
             os.close(self._fd)

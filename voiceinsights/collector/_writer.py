@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ from voiceinsights.collector._spool import (
 __all__ = ["SegmentWriter", "encode_record", "records_to_rows"]
 
 log = logging.getLogger("voiceinsights.collector")
+
+#: What the collector hands the writer with a spool line: (number of records, their rows).
+Handoff = tuple[int, list[tuple[str, dict[str, Any]]]]
 
 _RAW_LIMIT = 64 * 1024
 
@@ -64,8 +67,12 @@ def encode_record(
 
 def records_to_rows(
     lines: Iterable[bytes],
+    parsed: Sequence[Handoff | None] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], int]:
     """Turn spool lines into canonical rows by table.
+
+    ``parsed`` may give, line by line, the ``(records, rows)`` the collector already
+    parsed when it accepted the request; those lines are not parsed again.
 
     Returns
     -------
@@ -82,7 +89,13 @@ def records_to_rows(
     rejected: list[dict[str, Any]] = []
     count = 0
     now = datetime.now(UTC)
-    for line in lines:
+    for i, line in enumerate(lines):
+        done = parsed[i] if parsed is not None else None
+        if done is not None:
+            count += done[0]
+            for table, row in done[1]:
+                by_table.setdefault(table, []).append(row)
+            continue
         if not line.strip():
             continue
         try:
@@ -242,16 +255,19 @@ class SegmentWriter:
         start = read_checkpoint(path)
         written = 0
         pos = start
+        own = path == self.spool.path
         for lines, after in read_lines(path, start, end):
             t0 = time.perf_counter()
-            n = self._write(lines) if lines else 0
+            parsed = self._handoffs(lines, after) if own and lines else None
+            n = self._write(lines, parsed) if lines else 0
             write_checkpoint(path, after)
             pos = after
             if lines:
                 self.metrics.observe_flush(time.perf_counter() - t0)
             written += n
-            if path == self.spool.path:
+            if own:
                 self.own_lines_written += len(lines)
+                self.spool.discard_handoff(after)
         if pos.segment > start.segment:
             for number, seg in segment_files(path):
                 if number < pos.segment:
@@ -260,10 +276,20 @@ class SegmentWriter:
             self.after_flush()
         return written
 
-    def _write(self, lines: list[bytes]) -> int:
+    def _handoffs(self, lines: list[bytes], after: Position) -> list[Handoff | None]:
+        """The rows the collector parsed for these lines, where it still has them."""
+        ends = []
+        end = after.offset
+        for line in reversed(lines):
+            ends.append(end)
+            end -= len(line) + 1
+        ends.reverse()
+        return [self.spool.take_handoff(Position(after.segment, e)) for e in ends]
+
+    def _write(self, lines: list[bytes], parsed: list[Handoff | None] | None = None) -> int:
         from voiceinsights.store._parquet import write_segment
 
-        by_table, rejected, count = records_to_rows(lines)
+        by_table, rejected, count = records_to_rows(lines, parsed)
         if rejected:
             by_table.setdefault("rejected", []).extend(rejected)
             self.metrics.inc("records_failed_total", len(rejected))
