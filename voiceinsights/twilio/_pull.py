@@ -68,6 +68,8 @@ _SETTLE_LAG = {
     "summaries": timedelta(minutes=30),
     "conferences": timedelta(minutes=30),
 }
+#: Rows of per-call resources written to the store at once.
+_BATCH_ROWS = 500
 _TERMINAL_CALL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -404,22 +406,32 @@ async def _pull_per_call(
             return call_sid, []  # no Insights data for this leg (or past retention)
 
     tasks = [asyncio.ensure_future(one(s)) for s in sids]
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        # Writes are batched: one store transaction per _BATCH_ROWS rows, not per call. A
+        # crash loses at most the unwritten batch, whose calls are simply asked again.
+        if batch:
+            _store_items(store, resource, batch, report)
+            batch.clear()
+        state["empty"] = empty
+        _save(store, resource, state)
+
     try:
         with progress(f"pull {resource}", len(sids), enabled=show) as bar:
             for fut in asyncio.as_completed(tasks):
                 call_sid, items = await fut
-                if items:
-                    _store_items(store, resource, items, report)
-                else:
+                batch.extend(items)
+                if not items:
                     empty[call_sid] = _iso(datetime.now(UTC))
-                    state["empty"] = empty
-                    _save(store, resource, state)
                 report.records += len(items)
                 report.pages += 1
                 bar.advance(1)
+                if len(batch) >= _BATCH_ROWS:
+                    flush()
     finally:
         await _cancel(tasks)
-    state["empty"] = empty
+        flush()
     state["last_until"] = _iso(until)
     _save(store, resource, state)
     report.cursor = dict(state)
