@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from voiceinsights._exceptions import ConfigError, TwilioNotFoundError
 from voiceinsights._progress import ProgressTask, progress
@@ -481,7 +482,7 @@ def _dry_run(
         report.plan.append("nothing new: the saved cursor is past --until")
         return
     spec = _list_spec(client, resource, start, until)
-    query = "&".join(f"{k}={v}" for k, v in spec.params.items())
+    query = urlencode(spec.params, safe=":")
     report.plan.append(f"GET {spec.url}?{query} and every next page")
     if watermark is not None:
         report.plan.append(f"saved watermark {state['watermark']} (overlap {_OVERLAP[resource]})")
