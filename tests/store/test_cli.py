@@ -66,7 +66,8 @@ def test_errors_are_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "error: no store at" in err
     code, _, err = run(capsys, "ingest", str(tmp_path / "x.json"), "--db",
                        str(tmp_path / "s.duckdb"))  # fmt: skip
-    assert code == 2 and "x.json" in err
+    assert code == 2
+    assert "x.json" in err
 
 
 def test_quickstart_export_compact_migrate(
@@ -76,24 +77,28 @@ def test_quickstart_export_compact_migrate(
     code, out, _ = run(capsys, "quickstart", "--db", db, "--no-probe",
                        "--report", str(tmp_path / "r.html"))  # fmt: skip
     assert code == 0
-    assert "rows inserted" in out and "0 rejected" in out
+    assert "rows inserted" in out
+    assert "0 rejected" in out
     truth = json.loads((FIXTURES / "ground_truth.json").read_text())["counts"]
 
     code, out, _ = run(capsys, "calls", "--db", db, "--json")
     assert len(json.loads(out)) == truth["legs"]
 
     code, out, _ = run(capsys, "export", str(tmp_path / "pq"), "--db", db)
-    assert code == 0 and f"calls: {truth['legs']} rows" in out
+    assert code == 0
+    assert f"calls: {truth['legs']} rows" in out
     code, out, _ = run(capsys, "calls", "--parquet", str(tmp_path / "pq"), "--csv")
     assert len(list(csv.DictReader(io.StringIO(out)))) == truth["legs"]
 
     other = str(tmp_path / "other.duckdb")
     code, out, _ = run(capsys, "compact", str(tmp_path / "pq"), "--db", other)
-    assert code == 0 and f"samples: {truth['samples']} inserted" in out
+    assert code == 0
+    assert f"samples: {truth['samples']} inserted" in out
     code, out, _ = run(capsys, "compact", str(tmp_path / "pq"), "--db", other)
     assert "samples: 0 inserted" in out
 
     code, out, _ = run(capsys, "migrate", "--db", db)
-    assert code == 0 and "up to date" in out
+    assert code == 0
+    assert "up to date" in out
     code, out, _ = run(capsys, "migrate", "--db", str(tmp_path / "new.duckdb"))
     assert "migrated from schema version 0" in out

@@ -107,7 +107,8 @@ def test_bad_records_are_kept_with_file_line_and_field(tmp_path: Path, db_path: 
         assert by_line[4].field == "data.jitter"
         assert by_line[4].kind == "sdk-sample"
         text = str(report)
-        assert f"{path}:4" in text and "data.jitter" in text
+        assert f"{path}:4" in text
+        assert "data.jitter" in text
         stored = store.rejected().set_index("line")
         assert sorted(stored.index.tolist()) == [2, 3, 4]
         assert stored.loc[4, "field"] == "data.jitter"
@@ -180,7 +181,7 @@ def test_missing_paths_and_unknown_kinds_fail_before_anything_is_read(
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(SAMPLE) + "\n")
     with vi.open(db_path) as store:
-        with pytest.raises(IngestError, match="nope.jsonl"):
+        with pytest.raises(IngestError, match=r"nope\.jsonl"):
             store.ingest([good, tmp_path / "nope.jsonl"])
         with pytest.raises(IngestError, match="unknown kind"):
             store.ingest([good], kind="sdk-everything")
@@ -199,9 +200,12 @@ def test_ingest_records_is_idempotent_for_retried_deliveries(db_path: Path) -> N
     with vi.open(db_path) as store:
         first = store.ingest_records([CALLBACK, SAMPLE], source="collector:/callbacks")
         retry = store.ingest_records([CALLBACK, SAMPLE], source="collector:/callbacks")
-        assert first.inserted == 2 and retry.inserted == 0 and retry.duplicates == 2
+        assert first.inserted == 2
+        assert retry.inserted == 0
+        assert retry.duplicates == 2
         bad = store.ingest_records([{"CallSid": "CA1"}], source="collector:/callbacks")
-        assert len(bad.rejected) == 1 and bad.rejected[0].line == 1
+        assert len(bad.rejected) == 1
+        assert bad.rejected[0].line == 1
         assert store.events()["ingest_source"].tolist() == ["collector:/callbacks"]
 
 
@@ -210,7 +214,9 @@ def test_report_renders(db_path: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps(SAMPLE) + "\n{oops\n")
     with vi.open(db_path) as store:
         report = store.ingest(path, progress=False)
-    assert "sdk-sample" in str(report) and "1 rejected" in str(report)
+    assert "sdk-sample" in str(report)
+    assert "1 rejected" in str(report)
     assert "rejected=1" in repr(report)
-    assert "<table>" in report._repr_html_() and "oops" not in report._repr_html_()
+    assert "<table>" in report._repr_html_()
+    assert "oops" not in report._repr_html_()
     assert report.to_dict()["rejected"][0]["line"] == 2
