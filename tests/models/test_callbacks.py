@@ -197,3 +197,20 @@ def test_recording() -> None:
     with pytest.raises(ValidationError) as info:
         parse_record(record | {"RecordingStatus": "paused"})
     assert info.value.field == "RecordingStatus"
+
+
+def test_typed_csv_values() -> None:
+    # A CSV reader that typed its columns gives numbers where Twilio sent text.
+    record = {
+        "CallSid": PARENT,
+        "CallStatus": "completed",
+        "From": 14155550123,
+        "SequenceNumber": 4,
+        "CallDuration": 12.0,
+        "SipResponseCode": 200,
+    }
+    [(_, row)] = parse_record(record)
+    assert row["from_address"] == "14155550123"
+    assert row["sequence_number"] == 4
+    assert row["call_duration_s"] == 12.0
+    assert row["sip_response_code"] == 200

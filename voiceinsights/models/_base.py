@@ -74,7 +74,10 @@ def _blank_to_none(value: Any) -> Any:
 
 
 class FormModel(WireModel):
-    """A form-encoded callback: empty strings are nulls, single-item lists are unwrapped."""
+    """A form-encoded callback: empty strings are nulls, single-item lists are unwrapped,
+    and numbers are accepted where text is expected (a CSV reader may have typed them)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
     @model_validator(mode="before")
     @classmethod
