@@ -129,7 +129,8 @@ def test_crash_half_way_resumes_without_gaps_or_duplicates(
 
     fake.faults.clear()
     fake.log.clear()
-    resumed = run_pull(base, store, "calls")
+    with serve(fake) as elsewhere:  # resumed against another port: the saved page follows
+        resumed = run_pull(elsewhere, store, "calls")
     assert resumed.resumed
     first_query = next(q for _, p, q in fake.log if p.endswith(CALLS))
     assert "Page=2" in first_query  # it went on from page 3, not from the start

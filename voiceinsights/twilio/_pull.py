@@ -1,30 +1,14 @@
-"""Incremental pulls from Twilio into the store, with a saved cursor per resource.
+"""Incremental pulls from Twilio into the store (cursor semantics in ``_cursor``).
 
-Cursor semantics (``sync_cursors`` row ``twilio:<resource>``, a JSON object):
-
-``watermark``
-    Everything that started before it is stored and *settled* (a terminal call status, a
-    ``complete`` summary or conference). The next run asks from ``watermark - overlap``
-    (or ``--since``, whichever is later), so a repeated run fetches only what is new;
-    unsettled records hold the watermark back until they settle. Insights summaries may
-    appear up to 30 minutes after a call ends, so their watermark also stays 30 minutes
-    behind the end of the window pulled.
-``pending``
-    A window being pulled: its bounds, the next page URL and the earliest unsettled start
-    seen so far. It is saved after each page is stored, so a pull that crashes half-way
-    resumes from the next page (no gap), and the pages already stored are not asked again
-    (writes are idempotent on natural keys, so the page in flight at the crash is harmless).
-``empty`` (events, metrics)
-    Calls that answered with no events/metrics, so they are not asked again.
-
-Events and metrics are per call: they are pulled, concurrently, for the ended calls of the
-window (from the ``calls`` view) that have none stored yet.
+List resources (calls, summaries, conferences) are pulled window by window, page by page,
+saving the cursor after each page; events and metrics are per call: they are pulled,
+concurrently, for the ended calls of the window (from the ``calls`` view) that have none
+stored yet, and written in batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,11 +16,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from voiceinsights._exceptions import ConfigError, TwilioNotFoundError
+from voiceinsights._exceptions import ConfigError, TwilioNotFoundError, VoiceInsightsError
 from voiceinsights._progress import ProgressTask, progress
 from voiceinsights.store import IngestReport, Store
 from voiceinsights.twilio._client import AsyncClient
 from voiceinsights.twilio._core import ListSpec, format_time
+from voiceinsights.twilio._cursor import (
+    OVERLAP,
+    cover,
+    cursor_name,
+    iso,
+    load_state,
+    parse_iso,
+    save_state,
+    window_start,
+)
+from voiceinsights.twilio._paging import rebase_url
 
 __all__ = [
     "INSIGHTS_RETENTION",
@@ -59,16 +54,6 @@ _KIND = {
     "events": "insights-event",
     "metrics": "insights-metric",
 }
-_OVERLAP = {
-    "calls": timedelta(minutes=15),
-    "summaries": timedelta(hours=1),
-    "conferences": timedelta(hours=1),
-}
-_SETTLE_LAG = {
-    "calls": timedelta(0),
-    "summaries": timedelta(minutes=30),
-    "conferences": timedelta(minutes=30),
-}
 #: Rows of per-call resources written to the store at once.
 _BATCH_ROWS = 500
 _TERMINAL_CALL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -76,11 +61,6 @@ _TERMINAL_CALL = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 
 class RetentionWarning(UserWarning):
     """The window reaches further back than Voice Insights keeps data (30 days)."""
-
-
-def cursor_name(resource: str) -> str:
-    """Name of the saved cursor of ``resource`` in the store's ``sync_cursors``."""
-    return f"twilio:{resource}"
 
 
 @dataclass
@@ -134,38 +114,6 @@ class PullReport:
         return text
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat()
-
-
-def _parse_iso(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _load(store: Store, resource: str) -> dict[str, Any]:
-    raw = store.get_cursor(cursor_name(resource))
-    if not raw:
-        return {}
-    try:
-        state = json.loads(raw)
-    except ValueError:
-        raise ConfigError(
-            f"saved cursor {cursor_name(resource)!r} is not JSON: {raw[:80]!r}; "
-            "delete it from sync_cursors to start afresh"
-        ) from None
-    return state if isinstance(state, dict) else {}
-
-
-def _save(store: Store, resource: str, state: Mapping[str, Any]) -> None:
-    store.set_cursor(cursor_name(resource), json.dumps(dict(state), sort_keys=True))
-
-
 # -- list resources --------------------------------------------------------------------
 def _start_of(resource: str, item: Mapping[str, Any]) -> datetime | None:
     from voiceinsights._time import parse_timestamp
@@ -173,7 +121,7 @@ def _start_of(resource: str, item: Mapping[str, Any]) -> datetime | None:
     key = {"calls": "start_time", "summaries": "start_time", "conferences": "create_time"}[resource]
     try:
         return parse_timestamp(item.get(key))
-    except Exception:  # a malformed time is the store's to reject, not ours
+    except (VoiceInsightsError, ValueError, TypeError):  # the store rejects bad times
         return None
 
 
@@ -212,7 +160,7 @@ async def _pull_window(
     writer: Callable[[list[dict[str, Any]], PullReport], Any],
 ) -> None:
     """Pull one window page by page, saving ``window`` in ``state['pending']`` as it goes."""
-    since, until = _parse_iso(window["since"]), _parse_iso(window["until"])
+    since, until = parse_iso(window["since"]), parse_iso(window["until"])
     if since is None or until is None:
         raise ConfigError(
             f"saved cursor {cursor_name(resource)!r} has a malformed window "
@@ -220,7 +168,9 @@ async def _pull_window(
         )
     spec = _list_spec(client, resource, since, until)
     state["pending"] = window
-    pages = client.iter_pages(spec, start_url=window.get("next_url"))
+    # A saved next page goes to the base configured now (the host or port may differ).
+    resume = window.get("next_url")
+    pages = client.iter_pages(spec, start_url=rebase_url(resume, spec.base) if resume else None)
     async for page in pages:
         items = page.items
         await _maybe_await(writer(items, report))
@@ -233,59 +183,24 @@ async def _pull_window(
             if not _settled(resource, it)
             if (t := _start_of(resource, it)) is not None
         ]
-        earliest = _parse_iso(window.get("unsettled"))
+        earliest = parse_iso(window.get("unsettled"))
         if unsettled:
             earliest = min([*unsettled, *([earliest] if earliest else [])])
         window = {
             **window,
             "next_url": page.next_url,
-            "unsettled": _iso(earliest) if earliest else None,
+            "unsettled": iso(earliest) if earliest else None,
         }
         state["pending"] = window if page.next_url else None
         if page.next_url:
-            _save(store, resource, state)
-    _cover(state, resource, since, until, _parse_iso(window.get("unsettled")))
-    _save(store, resource, state)
-
-
-def _cover(
-    state: dict[str, Any],
-    resource: str,
-    since: datetime,
-    until: datetime,
-    unsettled: datetime | None,
-) -> None:
-    """Record that ``[since, until]`` was pulled completely.
-
-    ``low .. watermark`` is the range known stored and settled. A window that touches it
-    extends it; one that leaves a gap replaces it (the older range will simply be asked
-    again should a later run reach back that far).
-    """
-    mark = until - _SETTLE_LAG[resource]
-    if unsettled is not None:
-        mark = min(mark, unsettled)
-    mark = max(mark, since)
-    low, high = _parse_iso(state.get("low")), _parse_iso(state.get("watermark"))
-    if low is None or high is None or since > high or until < low:
-        low, high = since, mark
-    else:
-        low, high = min(low, since), max(high, mark)
-        if unsettled is not None:  # something stored earlier is not final after all
-            high = max(low, min(high, unsettled))
-    state["low"], state["watermark"], state["pending"] = _iso(low), _iso(high), None
+            save_state(store, resource, state)
+    cover(state, resource, since, until, parse_iso(window.get("unsettled")))
+    save_state(store, resource, state)
 
 
 async def _maybe_await(value: Any) -> None:
     if asyncio.iscoroutine(value):
         await value
-
-
-def _window_start(state: Mapping[str, Any], resource: str, since: datetime) -> datetime:
-    """Where a run asked from ``since`` starts, given the saved covered range."""
-    low, high = _parse_iso(state.get("low")), _parse_iso(state.get("watermark"))
-    if low is None or high is None or since < low:
-        return since  # reaching further back than ever: ask the whole window
-    return max(since, high - _OVERLAP[resource])
 
 
 async def _pull_list(
@@ -297,7 +212,7 @@ async def _pull_list(
     report: PullReport,
     show: bool | None,
 ) -> None:
-    state = _load(store, resource)
+    state = load_state(store, resource)
     report.cursor = dict(state)
     writer: Callable[[list[dict[str, Any]], PullReport], Any]
     if resource == "conferences":
@@ -327,11 +242,11 @@ async def _pull_list(
                     bar,
                     writer,
                 )
-        start = _window_start(state, resource, since)
+        start = window_start(state, resource, since)
         if start < until:
             window = {
-                "since": _iso(start),
-                "until": _iso(until),
+                "since": iso(start),
+                "until": iso(until),
                 "next_url": None,
                 "unsettled": None,
             }
@@ -390,10 +305,10 @@ async def _pull_per_call(
     report: PullReport,
     show: bool | None,
 ) -> None:
-    state = _load(store, resource)
+    state = load_state(store, resource)
     empty: dict[str, str] = dict(state.get("empty") or {})
     horizon = datetime.now(UTC) - INSIGHTS_RETENTION
-    empty = {k: v for k, v in empty.items() if (_parse_iso(v) or horizon) >= horizon}
+    empty = {k: v for k, v in empty.items() if (parse_iso(v) or horizon) >= horizon}
     sids = _calls_to_ask(store, resource, since, until, empty)
     report.calls = len(sids)
 
@@ -416,7 +331,7 @@ async def _pull_per_call(
             _store_items(store, resource, batch, report)
             batch.clear()
         state["empty"] = empty
-        _save(store, resource, state)
+        save_state(store, resource, state)
 
     try:
         with progress(f"pull {resource}", len(sids), enabled=show) as bar:
@@ -424,7 +339,7 @@ async def _pull_per_call(
                 call_sid, items = await fut
                 batch.extend(items)
                 if not items:
-                    empty[call_sid] = _iso(datetime.now(UTC))
+                    empty[call_sid] = iso(datetime.now(UTC))
                 report.records += len(items)
                 report.pages += 1
                 bar.advance(1)
@@ -433,8 +348,8 @@ async def _pull_per_call(
     finally:
         await _cancel(tasks)
         flush()
-    state["last_until"] = _iso(until)
-    _save(store, resource, state)
+    state["last_until"] = iso(until)
+    save_state(store, resource, state)
     report.cursor = dict(state)
 
 
@@ -459,7 +374,7 @@ def _dry_run(
     until: datetime,
     report: PullReport,
 ) -> None:
-    state = _load(store, resource)
+    state = load_state(store, resource)
     report.cursor = dict(state)
     if resource in ("events", "metrics"):
         sids = _calls_to_ask(store, resource, since, until, state.get("empty") or {})
@@ -476,8 +391,8 @@ def _dry_run(
             f"resume the interrupted window {pending['since']} .. "
             f"{pending['until']} at {pending['next_url']}"
         )
-    watermark = _parse_iso(state.get("watermark"))
-    start = _window_start(state, resource, since)
+    watermark = parse_iso(state.get("watermark"))
+    start = window_start(state, resource, since)
     if start >= until:
         report.plan.append("nothing new: the saved cursor is past --until")
         return
@@ -485,7 +400,7 @@ def _dry_run(
     query = urlencode(spec.params, safe=":")
     report.plan.append(f"GET {spec.url}?{query} and every next page")
     if watermark is not None:
-        report.plan.append(f"saved watermark {state['watermark']} (overlap {_OVERLAP[resource]})")
+        report.plan.append(f"saved watermark {state['watermark']} (overlap {OVERLAP[resource]})")
 
 
 async def apull(
