@@ -345,3 +345,30 @@ def test_pull_of_the_fixture_dataset_equals_its_file_ingest(db_path: Path) -> No
                 assert len(a) == len(b) > 0, table
                 pd.testing.assert_frame_equal(a, b, obj=table)
     assert len(fake.calls) == 112
+
+
+def test_partial_summary_is_asked_again_until_complete(
+    base: str, fake: FakeTwilio, store: Store
+) -> None:
+    started = NOW - timedelta(minutes=100)
+    fake.add_call(600, started, status="in-progress")  # its summary is partial
+    first = run_pull(base, store, "summaries")
+    assert first.inserted == 24
+    assert store.summaries(sid("CA", 600))["processing_state"].tolist() == ["partial"]
+    cursor = json.loads(store.get_cursor(cursor_name("summaries")) or "{}")
+    assert datetime.fromisoformat(cursor["watermark"]) <= started
+    fake.summaries[sid("CA", 600)].update(
+        processing_state="complete",
+        call_state="completed",
+        duration=300,
+        end_time=(started + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    again = run_pull(base, store, "summaries")
+    assert again.updated == 1
+    assert again.inserted == 0
+    row = store.summaries(sid("CA", 600)).iloc[0]
+    assert (row["processing_state"], row["duration_s"]) == ("complete", 300.0)
+    # Settled now: the watermark moves past it, but stays 30 min behind the window's end.
+    cursor = json.loads(store.get_cursor(cursor_name("summaries")) or "{}")
+    mark = datetime.fromisoformat(cursor["watermark"])
+    assert started < mark <= again.until - timedelta(minutes=30)
