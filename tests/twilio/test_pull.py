@@ -235,6 +235,20 @@ def test_cli_pull(
     assert info.value.code == 2
     assert "error: --since 'yesterday-ish'" in capsys.readouterr().err
 
+    with pytest.raises(SystemExit) as info:
+        main(["pull", "calls", "--since", "1h", "--until", "2h", "--db", str(db_path)])
+    assert "must be before --until" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["pull", "calls", *args[:-2], "--api-base", "api.twilio.com"])
+    assert "error: api base 'api.twilio.com' is not an http(s) URL" in capsys.readouterr().err
+
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID")
+    with pytest.raises(SystemExit) as info:
+        main(["pull", "calls", *args])
+    assert info.value.code == 2
+    assert "error: no Twilio Account SID" in capsys.readouterr().err
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong")
     with pytest.raises(SystemExit) as info:
         main(["pull", "summaries", *args])
