@@ -37,7 +37,9 @@ def samples(call_sid: str = "CA0001", seconds: int = 90, seed: int = 1) -> pd.Da
             "rtt_ms": rtt,
             "packets_lost_pct": loss,
             "packets_received": 50,
+            "packets_lost": np.round(loss / 2).astype(int),
             "bytes_received": 8000,
+            "bytes_sent": 8000,
             "codec_name": "opus",
         }
     )
@@ -130,6 +132,7 @@ def call_summaries(n: int = 400, seed: int = 2) -> pd.DataFrame:
             "codec_name": codec,
             "mos_mean": m,
             "feedback_score": score,
+            "tags": [["low_mos"] if v < 3.5 else [] for v in m],
         }
     )
 
