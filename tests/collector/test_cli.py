@@ -112,25 +112,28 @@ def test_compaction_into_duckdb_while_running(tmp_path: Path) -> None:
                     client, proc.base, "/twilio/voice/status", call_status(f"CAcompact{i}", i)
                 )
                 assert r.status_code == 204
-            time.sleep(1.2)  # the next flush after the interval compacts
-            r = post_callback(
-                client, proc.base, "/twilio/voice/status", call_status("CAcompact5", 5)
-            )
-            assert r.status_code == 204
-        deadline = time.monotonic() + 30
-        sids: set[str] = set()
-        while time.monotonic() < deadline and len(sids) < 5:
-            time.sleep(0.3)
-            try:
-                con = duckdb.connect(str(db), read_only=True)
-            except duckdb.Error:
-                continue  # the collector holds the file for a moment while compacting
-            try:
-                sids = {r[0] for r in con.sql("SELECT call_sid FROM call_events").fetchall()}
-            except duckdb.Error:
-                continue  # not created yet
-            finally:
-                con.close()
-        assert {f"CAcompact{i}" for i in range(5)} <= sids
+            deadline = time.monotonic() + 60
+            sids: set[str] = set()
+            tick = 0
+            while (
+                time.monotonic() < deadline and len(sids & {f"CAcompact{i}" for i in range(5)}) < 5
+            ):
+                # Compaction runs after a flush that wrote rows, at most once a second.
+                tick += 1
+                post_callback(
+                    client, proc.base, "/twilio/voice/status", call_status(f"CAtick{tick}", 1)
+                )
+                time.sleep(0.5)
+                try:
+                    con = duckdb.connect(str(db), read_only=True)
+                except duckdb.Error:
+                    continue  # not created yet, or the collector is compacting right now
+                try:
+                    sids = {r[0] for r in con.sql("SELECT call_sid FROM call_events").fetchall()}
+                except duckdb.Error:
+                    continue
+                finally:
+                    con.close()
+        assert {f"CAcompact{i}" for i in range(5)} <= sids, proc.log_path.read_text()[-2000:]
     finally:
         assert proc.stop()

@@ -228,7 +228,11 @@ class Spool:
         self._handoff: dict[Position, Any] = {}
         #: Most hand-offs kept in memory (beyond, the writer parses from the spool).
         self.max_handoff = 200_000
-        self._flusher: asyncio.Task[None] | None = None
+        self._io_lock = threading.Lock()  # one writer of the segment file at a time
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = False
         self._closed = False
         #: Group commits done and lines they carried (for metrics).
         self.commits = 0
@@ -259,27 +263,42 @@ class Spool:
         for the writer under the line's end position, so it need not parse the line
         again; after a restart the writer parses the spooled line instead.
         """
-        if self._closed:
+        if self._closing:
             raise RuntimeError("spool is closed")
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((line + b"\n", fut, handoff))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_loop())
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            if self._thread is None:
+                self._loop = loop
+                self._thread = threading.Thread(
+                    target=self._flusher, name="vi-spool-commit", daemon=True
+                )
+                self._thread.start()
+            self._pending.append((line + b"\n", fut, handoff))
+            self._cond.notify()
         await fut
 
-    async def _flush_loop(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
+    def _flusher(self) -> None:
+        # A dedicated thread keeps the disk busy: as soon as one fdatasync returns, every
+        # line queued meanwhile goes out in the next write, without waiting for the loop.
+        loop = self._loop
+        assert loop is not None
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+            error: OSError | None = None
             try:
-                await asyncio.to_thread(self._write_sync, [(ln, h) for ln, _, h in batch])
+                self._write_sync([(ln, h) for ln, _, h in batch])
             except OSError as exc:
-                for _, fut, _ in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for _, fut, _ in batch:
-                if not fut.done():
-                    fut.set_result(None)
+                error = exc
+            try:
+                loop.call_soon_threadsafe(_resolve, [f for _, f, _ in batch], error)
+            except RuntimeError:  # pragma: no cover - the loop is gone (shutdown)
+                return
 
     def append_sync(self, line: bytes, handoff: Any = None) -> None:
         """Append and sync one record without an event loop (tools and tests)."""
@@ -297,6 +316,10 @@ class Spool:
                 del self._handoff[key]
 
     def _write_sync(self, lines: list[tuple[bytes, Any]]) -> None:
+        with self._io_lock:
+            self._write_locked(lines)
+
+    def _write_locked(self, lines: list[tuple[bytes, Any]]) -> None:
         data = b"".join(line for line, _ in lines)
         try:
             view = memoryview(data)
@@ -332,13 +355,31 @@ class Spool:
             self._on_commit(len(data))
 
     async def aclose(self) -> None:
-        """Wait for queued lines to commit, then close the segment file."""
-        while self._flusher is not None and not self._flusher.done():
-            await self._flusher
+        """Commit every queued line, stop the commit thread, close the segment file."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            await asyncio.sleep(0)  # let the last resolutions run
         self.close()
 
     def close(self) -> None:
         """Close the segment file (the lock stays until :meth:`SpoolDir.release`)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
         if not self._closed:
             self._closed = True
-            os.close(self._fd)
+            with self._io_lock:
+                os.close(self._fd)
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: OSError | None) -> None:
+    for fut in futures:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(error)
