@@ -13,6 +13,7 @@ how many samples must cross them is ours and documented in docs/analysis.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -79,13 +80,6 @@ CALL_COLUMNS: Final = (
 )
 
 _SAMPLE_SQL = """
-WITH w AS (
-    SELECT *,
-        count_if(bytes_received = 0) OVER (
-            PARTITION BY {by} ORDER BY timestamp
-            ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS _zero3
-    FROM {src}
-)
 SELECT
     {by} AS call_sid,
     {identity} AS identity,
@@ -104,10 +98,7 @@ SELECT
     max(rtt_ms) AS rtt_max_ms,
     sum(packets_received) AS packets_received,
     sum(greatest(packets_lost, 0)) AS packets_lost,
-    CASE WHEN sum(packets_received) + sum(greatest(packets_lost, 0)) > 0
-         THEN 100.0 * sum(greatest(packets_lost, 0))
-              / (sum(packets_received) + sum(greatest(packets_lost, 0)))
-         ELSE avg(packets_lost_pct) END AS loss_pct,
+    avg(packets_lost_pct) AS _loss_pct_mean,
     max(packets_lost_pct) AS loss_max_pct,
     sum(bytes_received) AS bytes_received,
     sum(bytes_sent) AS bytes_sent,
@@ -115,9 +106,24 @@ SELECT
     count_if(packets_lost_pct > {loss}) AS _n_high_loss,
     count_if(rtt_ms > {rtt}) AS _n_high_rtt,
     count_if(mos < {mos}) AS _n_low_mos,
-    max(_zero3) >= 3 AS _silence
-FROM w
+    count_if(bytes_received = 0) AS _n_zero_bytes
+FROM {src}
 GROUP BY ALL
+"""
+
+# Runs of 3 consecutive samples with no bytes received, only over the calls that have at
+# least 3 such samples (a window over every sample would cost a sort of the whole table).
+_SILENCE_SQL = """
+SELECT {by} AS call_sid
+FROM (
+    SELECT {by}, count_if(bytes_received = 0) OVER (
+        PARTITION BY {by} ORDER BY timestamp
+        ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS zero3
+    FROM {src}
+    {where}
+)
+GROUP BY ALL
+HAVING max(zero3) >= 3
 """
 
 _SAMPLE_COLUMNS = (
@@ -175,6 +181,7 @@ def sample_stats(
     samples: Any,
     *,
     by: str = "call_sid",
+    percentiles: bool = True,
     jitter_ms: float = 30.0,
     loss_pct: float = 5.0,
     rtt_ms: float = 400.0,
@@ -189,21 +196,41 @@ def sample_stats(
     ``_n_high_jitter, _n_high_loss, _n_high_rtt, _n_low_mos, _silence``. Percentiles are
     exact (``quantile_cont``); ``loss_pct`` is lost / (received + lost) over the call, from
     the per-second packet counts (the mean of ``packets_lost_pct`` if counts are absent).
+    ``percentiles=False`` skips the three percentiles (null), the costliest aggregates.
     """
     cols = _columns(samples)
     missing = [c for c in (by, *_SAMPLE_COLUMNS) if c not in cols]
     if missing:
         raise ValueError(f"samples lack columns {missing}")
+    quoted = f'"{by}"'
     sql = _SAMPLE_SQL.format(
         src="src",
-        by=f'"{by}"',
+        by=quoted,
         identity="any_value(identity)" if "identity" in cols else "NULL::VARCHAR",
         jitter=float(jitter_ms),
         loss=float(loss_pct),
         rtt=float(rtt_ms),
         mos=float(mos),
     )
-    return _query(samples, sql)
+    if not percentiles:
+        sql = re.sub(r"quantile_cont\([^)]*\)", "NULL::DOUBLE", sql)
+    stats = _query(samples, sql)
+    lost = stats["packets_lost"].astype("float64").fillna(0.0)
+    packets = stats["packets_received"].astype("float64").fillna(0.0) + lost
+    stats["loss_pct"] = np.where(
+        packets > 0, 100.0 * lost / packets.where(packets > 0, 1.0), stats["_loss_pct_mean"]
+    )
+    candidates = stats.loc[stats["_n_zero_bytes"] >= 3, "call_sid"].astype(str).tolist()
+    silent: set[str] = set()
+    if candidates:
+        where = ""
+        if len(candidates) <= 5000:
+            values = ", ".join("'" + c.replace("'", "''") + "'" for c in candidates)
+            where = f"WHERE {quoted}::VARCHAR IN ({values})"
+        found = _query(samples, _SILENCE_SQL.format(by=quoted, src="src", where=where))
+        silent = set(found["call_sid"].astype(str))
+    stats["_silence"] = stats["call_sid"].astype(str).isin(silent)
+    return stats.drop(columns=["_loss_pct_mean"])
 
 
 _WARN_SQL = """
@@ -256,6 +283,7 @@ def calls(
     warnings: Any = None,
     feedback: Any = None,
     by: str = "call_sid",
+    percentiles: bool = True,
 ) -> pd.DataFrame:
     """One row per leg, like a Voice Insights call summary.
 
@@ -276,6 +304,9 @@ def calls(
         The ``feedback`` table (``call_sid, score, issue``).
     by : str
         Sample column naming the leg (``run_id`` for probe samples).
+    percentiles : bool
+        Compute the exact percentiles ``mos_p5, jitter_p95_ms, rtt_p95_ms`` (about half
+        the aggregation time on large tables); False leaves them null.
 
     Returns
     -------
@@ -295,7 +326,7 @@ def calls(
     if samples is None and legs is None:
         raise ValueError("calls() needs samples, legs or a store")
     stats = (
-        sample_stats(samples, by=by).set_index("call_sid")
+        sample_stats(samples, by=by, percentiles=percentiles).set_index("call_sid")
         if samples is not None
         else pd.DataFrame(index=pd.Index([], name="call_sid"))
     )
@@ -360,8 +391,16 @@ def _tags(out: pd.DataFrame, ice: pd.Series) -> list[list[str]]:
         "ice_failure": np.asarray(ice, dtype=bool),
     }
     names = list(flags)
-    matrix = np.column_stack([flags[n] for n in names]) if len(out) else np.zeros((0, 6), bool)
-    return [[n for n, f in zip(names, row, strict=True) if f] for row in matrix]
+    if not len(out):
+        return []
+    # Encode each row's flags as a bit pattern and build each distinct tag list once.
+    code = np.zeros(len(out), dtype=np.int64)
+    for bit, n in enumerate(names):
+        code |= flags[n].astype(np.int64) << bit
+    lists = {
+        int(c): [n for bit, n in enumerate(names) if int(c) >> bit & 1] for c in np.unique(code)
+    }
+    return [list(lists[c]) for c in code.tolist()]
 
 
 def fleet(

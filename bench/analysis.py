@@ -1,0 +1,187 @@
+"""Analysis benchmarks: vectorised MOS against plain Python loops, and summary.calls
+against a bare DuckDB GROUP BY on the same table.
+
+``python -m bench --only analysis`` (10 M rows) or ``--short`` (200 k rows).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from bench._result import Result
+from voiceinsights.analysis import mos, summary
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _sdk_loop(rtt: list[float], jitter: list[float], loss: list[float]) -> list[float]:
+    """The SDK formula as a plain Python loop (the baseline)."""
+    out = []
+    for a, b, c in zip(rtt, jitter, loss, strict=True):
+        if not (
+            math.isfinite(a)
+            and math.isfinite(b)
+            and math.isfinite(c)
+            and a >= 0
+            and b >= 0
+            and c >= 0
+        ):
+            out.append(math.nan)
+            continue
+        el = a + 2 * b + 10
+        r = 94.768 - el / 40 if el < 160 else (94.768 - (el - 120) / 10 if el < 1000 else 0.0)
+        r = max(r - 2.5 * c, 6.52) if c <= r / 2.5 else 0.0
+        out.append(1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r))
+    return out
+
+
+def _emodel_loop(
+    delay: list[float], loss: list[float], ie: float, bpl: float, base_r: float
+) -> list[float]:
+    """Idd, Ie,eff and Annex B per row in a plain Python loop; the delay-independent
+    terms (Ro - Is - Idte - Idle) are computed once, as the vectorised code does."""
+    out = []
+    for ta, ppl in zip(delay, loss, strict=True):
+        if ta > 100:
+            x = math.log2(ta / 100)
+            idd = 25 * ((1 + x**6) ** (1 / 6) - 3 * (1 + (x / 3) ** 6) ** (1 / 6) + 2)
+        else:
+            idd = 0.0
+        ie_eff = ie + (95 - ie) * ppl / (ppl / 1.0 + bpl)
+        r = base_r - idd - ie_eff
+        if r < 0:
+            m = 1.0
+        elif r > 100:
+            m = 4.5
+        else:
+            m = 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6
+        out.append(m)
+    return out
+
+
+def _mos_results(n: int, loop_n: int) -> list[Result]:
+    rng = np.random.default_rng(0)
+    rtt = rng.uniform(0, 1200, n)
+    jitter = rng.uniform(0, 100, n)
+    loss = rng.uniform(0, 30, n)
+    results = []
+    t_vec = _best(lambda: mos.twilio_sdk(rtt, jitter, loss), 3)
+    sub = (rtt[:loop_n].tolist(), jitter[:loop_n].tolist(), loss[:loop_n].tolist())
+    t_loop = _best(lambda: _sdk_loop(*sub), 2) / loop_n * n
+    check = np.array(_sdk_loop(*sub))
+    assert np.allclose(check, mos.twilio_sdk(*(np.array(s) for s in sub)), atol=1e-9)
+    results.append(
+        Result(
+            f"mos.twilio_sdk on {n:,} rows",
+            n / t_vec,
+            "rows/s",
+            baseline=n / t_loop,
+            baseline_name=f"Python loop (timed on {loop_n:,} rows)",
+            higher_is_better=True,
+            notes={"speedup": t_loop / t_vec, "seconds": t_vec},
+        )
+    )
+
+    delay = rng.uniform(0, 800, n)
+    t_vec = _best(lambda: mos.emodel(delay, loss, "g711-plc"), 3)
+    base_r = float(mos.r_factor())
+    sub2 = (delay[:loop_n].tolist(), loss[:loop_n].tolist())
+    t_loop = _best(lambda: _emodel_loop(*sub2, 0.0, 25.1, base_r), 2) / loop_n * n
+    check = np.array(_emodel_loop(*sub2, 0.0, 25.1, base_r))
+    assert np.allclose(
+        check, mos.emodel(np.array(sub2[0]), np.array(sub2[1]), "g711-plc"), atol=1e-9
+    )
+    results.append(
+        Result(
+            f"mos.emodel on {n:,} rows",
+            n / t_vec,
+            "rows/s",
+            baseline=n / t_loop,
+            baseline_name=f"Python loop (timed on {loop_n:,} rows)",
+            higher_is_better=True,
+            notes={"speedup": t_loop / t_vec, "seconds": t_vec},
+        )
+    )
+    return results
+
+
+def _samples_table(con: duckdb.DuckDBPyConnection, n: int, per_call: int) -> None:
+    con.execute(f"""
+        CREATE TABLE samples AS
+        SELECT
+            'CA' || lpad((i // {per_call})::VARCHAR, 32, '0') AS call_sid,
+            'user' || ((i // {per_call}) % 97)::VARCHAR AS identity,
+            TIMESTAMPTZ '2026-03-01 00:00:00+00' + to_seconds((i // {per_call}) * 7
+                + i % {per_call}) AS timestamp,
+            CASE WHEN (i // {per_call}) % 2 = 0 THEN 'opus' ELSE 'pcmu' END AS codec_name,
+            (3000 + (hash(i) % 1000))::BIGINT AS bytes_received,
+            (3000 + (hash(i + 1) % 1000))::BIGINT AS bytes_sent,
+            50::BIGINT AS packets_received,
+            (hash(i + 2) % 3)::BIGINT AS packets_lost,
+            (hash(i + 2) % 3) * 2.0 AS packets_lost_pct,
+            random() * 40 AS jitter_ms,
+            50 + random() * 400 AS rtt_ms,
+            CASE WHEN i % {per_call} = 0 THEN NULL ELSE 3 + random() * 1.4 END AS mos
+        FROM range({n}) t(i)
+    """)
+
+
+def _summary_results(n: int) -> list[Result]:
+    per_call = 300
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        _samples_table(con, n, per_call)
+        rel = con.table("samples")
+
+        def bare() -> Any:
+            return con.sql(
+                "SELECT call_sid, avg(mos), avg(jitter_ms), avg(rtt_ms) "
+                "FROM samples GROUP BY call_sid"
+            ).df()
+
+        out = summary.calls(rel)  # warm both paths once
+        assert len(out) == math.ceil(n / per_call)
+        bare()
+        # Interleave the two so a busy machine slows both alike; keep the best of each.
+        t_bare = t_ours = t_nop = math.inf
+        for _ in range(3):
+            t_bare = min(t_bare, _best(bare, 1))
+            t_ours = min(t_ours, _best(lambda: summary.calls(rel), 1))
+            t_nop = min(t_nop, _best(lambda: summary.calls(rel, percentiles=False), 1))
+    finally:
+        con.close()
+    label = f"over {n:,} samples ({n // per_call:,} calls)"
+    base = "bare SELECT call_sid, avg(...) GROUP BY call_sid"
+    return [
+        Result(
+            f"summary.calls {label}", t_ours, "s", baseline=t_bare, baseline_name=base, goal=3.0
+        ),
+        Result(
+            f"summary.calls(percentiles=False) {label}",
+            t_nop,
+            "s",
+            baseline=t_bare,
+            baseline_name=base,
+            goal=3.0,
+        ),
+    ]
+
+
+def run(short: bool) -> list[Result]:
+    n = 200_000 if short else 10_000_000
+    loop_n = 50_000 if short else 300_000
+    return [*_mos_results(n, loop_n), *_summary_results(n)]
