@@ -364,9 +364,10 @@ def test_pull_of_the_fixture_dataset_equals_its_file_ingest(db_path: Path) -> No
 def test_partial_summary_is_asked_again_until_complete(
     base: str, fake: FakeTwilio, store: Store
 ) -> None:
-    started = NOW - timedelta(minutes=100)
+    since = NOW - timedelta(hours=8)
+    started = NOW - timedelta(hours=6)
     fake.add_call(600, started, status="in-progress")  # its summary is partial
-    first = run_pull(base, store, "summaries")
+    first = run_pull(base, store, "summaries", since=since)
     assert first.inserted == 24
     assert store.summaries(sid("CA", 600))["processing_state"].tolist() == ["partial"]
     cursor = json.loads(store.get_cursor(cursor_name("summaries")) or "{}")
@@ -377,12 +378,16 @@ def test_partial_summary_is_asked_again_until_complete(
         duration=300,
         end_time=(started + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    again = run_pull(base, store, "summaries")
+    fake.log.clear()
+    again = run_pull(base, store, "summaries", since=since)
+    asked = parse_qs(next(q for _, p, q in fake.log if p.endswith("/Summaries")))
+    assert asked["StartTime"] == [(started - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
     assert again.updated == 1
     assert again.inserted == 0
     row = store.summaries(sid("CA", 600)).iloc[0]
     assert (row["processing_state"], row["duration_s"]) == ("complete", 300.0)
-    # Settled now: the watermark moves past it, but stays 30 min behind the window's end.
+    # Settled now: the watermark moves past it, but stays 4 h 30 min behind the window's end
+    # (a summary appears only after its call ends, and calls may last 4 hours).
     cursor = json.loads(store.get_cursor(cursor_name("summaries")) or "{}")
     mark = datetime.fromisoformat(cursor["watermark"])
-    assert started < mark <= again.until - timedelta(minutes=30)
+    assert started < mark == again.until - timedelta(hours=4, minutes=30)

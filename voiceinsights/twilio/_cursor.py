@@ -8,8 +8,9 @@ The cursor of a list resource (``twilio:calls``, ``twilio:summaries``,
     ``complete`` summary or conference). A run asks from ``watermark - overlap`` (or its
     ``since``, whichever is later), so a repeated run fetches only what is new; an
     unsettled record holds the watermark before its start, so it is asked again until final.
-    Insights summaries may appear up to 30 minutes after a call ends, so their watermark
-    stays 30 minutes behind the end of the window pulled. A run reaching back before
+    Insights summaries exist only once a call has ended and are complete up to 30 minutes
+    later, so their watermark stays 4 h 30 min (Twilio's default 4-hour call time limit
+    plus 30 minutes) behind the end of the window pulled. A run reaching back before
     ``low`` asks its whole window.
 ``pending``
     The window being pulled: its bounds, the next page URL and the earliest unsettled start
@@ -50,11 +51,14 @@ OVERLAP = {
     "conferences": timedelta(hours=1),
 }
 
-#: How long after a window's end its records may still appear.
+#: How long after a window's end records that started in it may still first appear. A
+#: Call resource exists from the moment the call is created, but a summary only once the
+#: call (or conference) has ended, and is complete up to 30 minutes later: calls last up
+#: to 4 hours under Twilio's default time limit, so 4 h 30 min.
 SETTLE_LAG = {
     "calls": timedelta(0),
-    "summaries": timedelta(minutes=30),
-    "conferences": timedelta(minutes=30),
+    "summaries": timedelta(hours=4, minutes=30),
+    "conferences": timedelta(hours=4, minutes=30),
 }
 
 
