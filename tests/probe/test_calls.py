@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -28,11 +29,22 @@ def opus_report(echo_url: str, tmp_path_factory: pytest.TempPathFactory) -> prob
 
 def test_report_has_preflight_fields(opus_report: probe.ProbeReport) -> None:
     r = opus_report
-    assert r.ok and r.status == "ok" and r.failed_phase is None
+    assert r.ok
+    assert r.status == "ok"
+    assert r.failed_phase is None
     doc = json.loads(r.to_json())
-    for key in ("callQuality", "iceCandidateStats", "selectedIceCandidatePairStats",
-                "isTurnRequired", "networkTiming", "samples", "stats", "testTiming",
-                "totals", "warnings"):
+    for key in (
+        "callQuality",
+        "iceCandidateStats",
+        "selectedIceCandidatePairStats",
+        "isTurnRequired",
+        "networkTiming",
+        "samples",
+        "stats",
+        "testTiming",
+        "totals",
+        "warnings",
+    ):
         assert key in doc
     for phase in ("signaling", "ice", "dtls", "peerConnection", "firstMedia"):
         span = doc["networkTiming"][phase]
@@ -42,7 +54,8 @@ def test_report_has_preflight_fields(opus_report: probe.ProbeReport) -> None:
     # peerConnection covers signaling, ICE and DTLS.
     nt = r.network_timing
     assert nt["peerConnection"]["duration"] >= nt["ice"]["duration"] + nt["dtls"]["duration"]
-    assert r.first_media_ms is not None and r.first_media_ms >= nt["peerConnection"]["duration"]
+    assert r.first_media_ms is not None
+    assert r.first_media_ms >= nt["peerConnection"]["duration"]
 
 
 def test_loopback_candidates_and_pair(opus_report: probe.ProbeReport) -> None:
@@ -60,7 +73,7 @@ def test_samples_follow_the_sdk(opus_report: probe.ProbeReport) -> None:
     samples = r.samples
     assert 4 <= len(samples) <= 7
     assert samples[0]["mos"] is None  # the SDK's first sample has no MOS
-    for prev, s in zip(samples, samples[1:], strict=False):
+    for prev, s in itertools.pairwise(samples):
         assert s["timestamp"] > prev["timestamp"]
         assert s["totals"]["packetsReceived"] == (
             prev["totals"]["packetsReceived"] + s["packetsReceived"]
@@ -79,18 +92,24 @@ def test_samples_follow_the_sdk(opus_report: probe.ProbeReport) -> None:
     assert r.call_quality == quality.call_quality(stats["mos"]["average"])
     # On loopback: no loss, RTT of a few ms, an excellent call.
     assert r.totals["packetsLost"] == 0
-    assert r.rfc3550_loss_pct == 0.0 and r.inbound_packets_lost == 0
+    assert r.rfc3550_loss_pct == 0.0
+    assert r.inbound_packets_lost == 0
     assert stats["rtt"]["max"] < 50
     assert r.call_quality in {"excellent", "great"}
 
 
 def test_our_figures(opus_report: probe.ProbeReport) -> None:
     r = opus_report
-    assert r.arrivals is not None and len(r.arrivals) >= 200
-    assert r.rfc3550_jitter_ms is not None and 0 <= r.rfc3550_jitter_ms < 20
-    assert r.audio_rtt_ms is not None and 0 <= r.audio_rtt_ms < 150
-    assert r.effective_mos is not None and 1 <= r.effective_mos <= 4.5
-    assert r.effective_loss_pct is not None and r.effective_loss_pct >= r.rfc3550_loss_pct
+    assert r.arrivals is not None
+    assert len(r.arrivals) >= 200
+    assert r.rfc3550_jitter_ms is not None
+    assert 0 <= r.rfc3550_jitter_ms < 20
+    assert r.audio_rtt_ms is not None
+    assert 0 <= r.audio_rtt_ms < 150
+    assert r.effective_mos is not None
+    assert 1 <= r.effective_mos <= 4.5
+    assert r.effective_loss_pct is not None
+    assert r.effective_loss_pct >= r.rfc3550_loss_pct
     assert r.outbound_packets_lost == 0
 
 
@@ -106,7 +125,8 @@ def test_run_is_stored(opus_report: probe.ProbeReport) -> None:
         con.close()
     assert len(run) == 1
     (run_id, source, status, label, codec, cq, mos_avg, n, first_media, turn, doc) = run[0]
-    assert run_id == opus_report.run_id and len(run_id) == 36
+    assert run_id == opus_report.run_id
+    assert len(run_id) == 36
     assert (source, status, label, codec) == ("voiceinsights-probe", "ok", "unit", "opus")
     assert cq == opus_report.call_quality
     assert mos_avg == pytest.approx(opus_report.mos_avg)
@@ -118,7 +138,8 @@ def test_run_is_stored(opus_report: probe.ProbeReport) -> None:
 
 def test_text_html_and_repr(opus_report: probe.ProbeReport) -> None:
     text = str(opus_report)
-    assert "call quality" in text and opus_report.target in text
+    assert "call quality" in text
+    assert opus_report.target in text
     assert "<table" in opus_report._repr_html_()
     assert repr(opus_report).startswith("<ProbeReport http://127.0.0.1:")
     frame = opus_report.samples_frame()
@@ -130,8 +151,19 @@ def test_text_html_and_repr(opus_report: probe.ProbeReport) -> None:
 def test_cli_probe_pcmu_json_and_fail_below(echo_url: str, tmp_path: Path) -> None:
     db = tmp_path / "cli.duckdb"
     done = run_cli(
-        "probe", echo_url + "/whip", "--duration", "4", "--codec", "pcmu", "--json",
-        "--db", str(db), "--fail-below", "4.5", "--label", "cli",
+        "probe",
+        echo_url + "/whip",
+        "--duration",
+        "4",
+        "--codec",
+        "pcmu",
+        "--json",
+        "--db",
+        str(db),
+        "--fail-below",
+        "4.5",
+        "--label",
+        "cli",
     )
     # A MOS of 4.5 is out of reach of the SDK formula (at most 4.433): exit code 1.
     assert done.returncode == 1, done.stderr

@@ -33,9 +33,11 @@ def _serve(
 
     async def main() -> None:
         echo = EchoServer(**kwargs)
-        async with serve_app(echo_app(echo, token=token)) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                await test(client, url, echo)
+        async with (
+            serve_app(echo_app(echo, token=token)) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            await test(client, url, echo)
 
     asyncio.run(main())
 
@@ -49,7 +51,8 @@ def test_whip_answer_location_and_delete() -> None:
         location = r.headers["location"]
         assert location.startswith("/sessions/")
         cands = candidates_from_sdp(r.text, remote=True)
-        assert cands and {c["address"] for c in cands} == {"127.0.0.1"}
+        assert cands
+        assert {c["address"] for c in cands} == {"127.0.0.1"}
         assert len(echo.sessions) == 1
         health = (await client.get("/health")).json()
         assert health == {"sessions": 1, "max_sessions": echo.max_sessions}
@@ -67,7 +70,8 @@ def test_json_variant() -> None:
         r = await client.post("/offer", json={"sdp": sdp, "type": "offer"})
         assert r.status_code == 201
         body = r.json()
-        assert body["type"] == "answer" and body["sdp"].startswith("v=0")
+        assert body["type"] == "answer"
+        assert body["sdp"].startswith("v=0")
         assert r.headers["location"] == body["location"] == f"/sessions/{body['session']}"
         await client.delete(body["location"])
         await pc.close()
@@ -78,18 +82,48 @@ def test_json_variant() -> None:
 @pytest.mark.parametrize(
     ("path", "kwargs", "status", "message"),
     [
-        ("/whip", {"content": "v=0\r\n", "headers": {"content-type": "text/plain"}}, 415,
-         "Content-Type must be application/sdp"),
-        ("/whip", {"content": "hello", "headers": {"content-type": "application/sdp"}}, 400,
-         "malformed SDP offer"),
-        ("/whip", {"content": "v=0\r\nm=video 9 RTP/AVP 0\r\n",
-                   "headers": {"content-type": "application/sdp"}}, 400, "no audio"),
-        ("/whip", {"content": b"\xff\xfe", "headers": {"content-type": "application/sdp"}},
-         400, "not UTF-8"),
-        ("/whip", {"content": "v=0\r\n" + "a=x\r\n" * (MAX_BODY_BYTES // 4),
-                   "headers": {"content-type": "application/sdp"}}, 413, "larger than"),
-        ("/offer", {"content": "{", "headers": {"content-type": "application/json"}}, 400,
-         "not JSON"),
+        (
+            "/whip",
+            {"content": "v=0\r\n", "headers": {"content-type": "text/plain"}},
+            415,
+            "Content-Type must be application/sdp",
+        ),
+        (
+            "/whip",
+            {"content": "hello", "headers": {"content-type": "application/sdp"}},
+            400,
+            "malformed SDP offer",
+        ),
+        (
+            "/whip",
+            {
+                "content": "v=0\r\nm=video 9 RTP/AVP 0\r\n",
+                "headers": {"content-type": "application/sdp"},
+            },
+            400,
+            "no audio",
+        ),
+        (
+            "/whip",
+            {"content": b"\xff\xfe", "headers": {"content-type": "application/sdp"}},
+            400,
+            "not UTF-8",
+        ),
+        (
+            "/whip",
+            {
+                "content": "v=0\r\n" + "a=x\r\n" * (MAX_BODY_BYTES // 4),
+                "headers": {"content-type": "application/sdp"},
+            },
+            413,
+            "larger than",
+        ),
+        (
+            "/offer",
+            {"content": "{", "headers": {"content-type": "application/json"}},
+            400,
+            "not JSON",
+        ),
         ("/offer", {"json": {"type": "offer"}}, 400, '"sdp"'),
         ("/offer", {"json": {"sdp": "v=0", "type": "answer"}}, 400, "type must be 'offer'"),
         ("/offer", {"json": {"sdp": "v=0\r\n", "type": "offer"}}, 400, "malformed SDP offer"),
@@ -120,7 +154,8 @@ def test_token_is_required_when_set() -> None:
         pc, sdp = await _offer()
         headers = {"content-type": "application/sdp"}
         r = await client.post("/whip", content=sdp, headers=headers)
-        assert r.status_code == 401 and "bearer token" in r.text
+        assert r.status_code == 401
+        assert "bearer token" in r.text
         assert r.headers["www-authenticate"].startswith("Bearer")
         r = await client.post(
             "/whip", content=sdp, headers={**headers, "authorization": "Bearer wrong"}
@@ -147,9 +182,7 @@ def test_full_server_answers_503() -> None:
         for _ in range(2):
             pc, sdp = await _offer()
             pcs.append(pc)
-            r = await client.post(
-                "/whip", content=sdp, headers={"content-type": "application/sdp"}
-            )
+            r = await client.post("/whip", content=sdp, headers={"content-type": "application/sdp"})
             codes.append(r.status_code)
             if r.status_code == 503:
                 assert r.headers["retry-after"] == "5"

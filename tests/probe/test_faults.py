@@ -4,6 +4,7 @@ duration plus its timeout. Fake endpoints are real HTTP servers on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import socket
 import threading
@@ -30,7 +31,8 @@ def _runs(db: Path) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return con.execute(
-            "select status, failed_phase, error, epoch(started_at) from probe_runs order by started_at"
+            "select status, failed_phase, error, epoch(started_at) from probe_runs "
+            "order by started_at"
         ).fetchall()
     finally:
         con.close()
@@ -40,8 +42,7 @@ def _runs(db: Path) -> list[tuple[Any, ...]]:
 def free_port() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port
+        return s.getsockname()[1]
 
 
 def _probe_via_fake(
@@ -92,7 +93,8 @@ def test_unreachable_endpoint(free_port: int, db_path: Path) -> None:
     assert "cannot reach" in str(info.value)
     assert time.monotonic() - t0 < 5
     ((status, phase, error, started),) = _runs(db_path)
-    assert (status, phase) == ("failed", "signaling") and "cannot reach" in error
+    assert (status, phase) == ("failed", "signaling")
+    assert "cannot reach" in error
     assert started is not None
 
 
@@ -104,7 +106,8 @@ def test_http_error_is_named(db_path: Path) -> None:
 
     err, _ = _probe_via_fake(handler, db_path, duration_s=2, timeout_s=3)
     assert err.phase == "signaling"
-    assert "HTTP 503" in str(err) and "maintenance" in str(err)
+    assert "HTTP 503" in str(err)
+    assert "maintenance" in str(err)
     assert _runs(db_path)[0][:2] == ("failed", "signaling")
 
 
@@ -112,8 +115,9 @@ def test_malformed_sdp_answer(db_path: Path) -> None:
     from starlette.responses import JSONResponse
 
     async def handler(request: Any) -> Any:
-        return JSONResponse({"sdp": "v=0\r\nthis is not sdp\r\n", "type": "answer"},
-                            status_code=201)
+        return JSONResponse(
+            {"sdp": "v=0\r\nthis is not sdp\r\n", "type": "answer"}, status_code=201
+        )
 
     err, _ = _probe_via_fake(handler, db_path, duration_s=2, timeout_s=3)
     assert err.phase == "signaling"
@@ -204,29 +208,45 @@ def test_cli_failure_exit_code_and_stored_row(free_port: int, tmp_path: Path) ->
 def test_cli_bad_options(args: list[str], message: str) -> None:
     done = run_cli("probe", "http://127.0.0.1:1", "--no-store", *args)
     assert done.returncode == 2
-    assert message in done.stderr and "Traceback" not in done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_every_survives_failures_without_drift(free_port: int, tmp_path: Path) -> None:
     db = tmp_path / "every.duckdb"
     done = run_cli(
-        "probe", f"http://127.0.0.1:{free_port}", "--every", "1s", "--count", "3",
-        "--db", str(db), "--json",
+        "probe",
+        f"http://127.0.0.1:{free_port}",
+        "--every",
+        "1s",
+        "--count",
+        "3",
+        "--db",
+        str(db),
+        "--json",
     )
     assert done.returncode == 2
     assert len([ln for ln in done.stdout.splitlines() if ln.startswith("{")]) == 3
     runs = _runs(db)
     assert [r[:2] for r in runs] == [("failed", "signaling")] * 3
     starts = [r[3] for r in runs]
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert all(abs(g - 1.0) < 0.3 for g in gaps), gaps
 
 
 def test_every_places_real_calls_on_schedule(echo_url: str, tmp_path: Path) -> None:
     db = tmp_path / "every.duckdb"
     done = run_cli(
-        "probe", echo_url, "--every", "3s", "--count", "2", "--duration", "1.5",
-        "--db", str(db),
+        "probe",
+        echo_url,
+        "--every",
+        "3s",
+        "--count",
+        "2",
+        "--duration",
+        "1.5",
+        "--db",
+        str(db),
     )
     assert done.returncode == 0, done.stderr
     runs = _runs(db)

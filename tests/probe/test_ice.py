@@ -30,7 +30,8 @@ def test_gather_addresses_for() -> None:
     assert gather_addresses_for("192.0.2.10") is None  # aioice's default interfaces
     assert gather_addresses_for("192.0.2.10", bind="127.0.0.1") == ("127.0.0.1",)
     assert gather_addresses_for("127.0.0.1", bind="0.0.0.0") is None
-    assert is_loopback("localhost") and not is_loopback("192.0.2.1")
+    assert is_loopback("localhost")
+    assert not is_loopback("192.0.2.1")
 
 
 def test_no_public_stun_by_default() -> None:

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.network
 
 
 def _through_relay(
-    start_proc: Callable[..., Proc], echo_url: str, tmp_path: Path, *args: str,
+    start_proc: Callable[..., Proc],
+    echo_url: str,
+    tmp_path: Path,
+    *args: str,
     duration_s: float = 5.0,
 ) -> tuple[probe.ProbeReport, pd.DataFrame]:
     log = tmp_path / f"relay-{len(list(tmp_path.iterdir()))}.jsonl"
@@ -44,8 +47,15 @@ def test_loss_per_direction_and_rtt(
     start_proc: Callable[..., Proc], echo_url: str, tmp_path: Path
 ) -> None:
     report, log = _through_relay(
-        start_proc, echo_url, tmp_path,
-        "--delay-ms", "50", "--loss-pct", "4", "--seed", "11",
+        start_proc,
+        echo_url,
+        tmp_path,
+        "--delay-ms",
+        "50",
+        "--loss-pct",
+        "4",
+        "--seed",
+        "11",
     )
     # Way back (echo -> caller): the probe's loss from RTP sequence numbers equals the
     # relay's drops among the sequence numbers the stream covered.
@@ -70,10 +80,10 @@ def test_loss_per_direction_and_rtt(
     way_in = _rtp(log, "to-echo")
     rtcp_back = log[(log["direction"] == "to-caller") & (log["kind"] == "rtcp")]
     cumulative = {
-        int(way_in[way_in["received_s"] < t]["dropped"].sum())
-        for t in rtcp_back["received_s"]
+        int(way_in[way_in["received_s"] < t]["dropped"].sum()) for t in rtcp_back["received_s"]
     }
-    assert report.outbound_packets_lost is not None and report.outbound_packets_lost > 0
+    assert report.outbound_packets_lost is not None
+    assert report.outbound_packets_lost > 0
     assert report.outbound_packets_lost in cumulative
 
     # RTT: 50 ms each way imposed; samples after the first seconds within +-10 ms of 100.
@@ -81,15 +91,23 @@ def test_loss_per_direction_and_rtt(
     assert rtts
     assert all(abs(r - 100.0) <= 10.0 for r in rtts), rtts
     # The audio itself takes at least the imposed round trip to come back.
-    assert report.audio_rtt_ms is not None and report.audio_rtt_ms >= 95
+    assert report.audio_rtt_ms is not None
+    assert report.audio_rtt_ms >= 95
 
 
 def test_rfc3550_jitter_matches_the_relay_ground_truth(
     start_proc: Callable[..., Proc], echo_url: str, tmp_path: Path
 ) -> None:
     report, log = _through_relay(
-        start_proc, echo_url, tmp_path,
-        "--delay-ms", "40", "--jitter-ms", "15", "--seed", "5",
+        start_proc,
+        echo_url,
+        tmp_path,
+        "--delay-ms",
+        "40",
+        "--jitter-ms",
+        "15",
+        "--seed",
+        "5",
     )
     # Expected value: the RFC 3550 estimator run independently on the relay's own record
     # of when it forwarded each returning packet (its send log), in forwarding order.
@@ -104,7 +122,8 @@ def test_rfc3550_jitter_matches_the_relay_ground_truth(
     # The SDK-style per-second jitter (aiortc's inbound-rtp, converted from clock units)
     # agrees in magnitude with the estimator on the same stream.
     sdk = report.stats["jitter"]
-    assert sdk is not None and sdk["average"] == pytest.approx(expected, rel=0.5)
+    assert sdk is not None
+    assert sdk["average"] == pytest.approx(expected, rel=0.5)
 
 
 def test_call_quality_never_improves_as_impairment_grows(
@@ -116,8 +135,7 @@ def test_call_quality_never_improves_as_impairment_grows(
         ("--delay-ms", "300", "--jitter-ms", "40", "--loss-pct", "8", "--seed", "3"),
     ]
     reports = [
-        _through_relay(start_proc, echo_url, tmp_path, *args, duration_s=4.0)[0]
-        for args in levels
+        _through_relay(start_proc, echo_url, tmp_path, *args, duration_s=4.0)[0] for args in levels
     ]
     mos = [r.mos_avg for r in reports]
     assert all(m is not None for m in mos)

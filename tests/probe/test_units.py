@@ -38,8 +38,16 @@ OFFER = (
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("1.5h", 5400.0), ("250ms", 0.25),
-     ("90", 90.0), ("2min", 120.0), ("1d", 86400.0)],
+    [
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1.5h", 5400.0),
+        ("250ms", 0.25),
+        ("90", 90.0),
+        ("2min", 120.0),
+        ("1d", 86400.0),
+    ],
 )
 def test_parse_interval(text: str, seconds: float) -> None:
     assert parse_interval(text) == pytest.approx(seconds)
@@ -78,9 +86,7 @@ def test_schedule_does_not_drift_when_runs_take_time() -> None:
         clock.now += next(durations)
         return clock.now
 
-    result = asyncio.run(
-        run_every(1.0, job, count=8, clock=clock.time, sleep=clock.sleep)
-    )
+    result = asyncio.run(run_every(1.0, job, count=8, clock=clock.time, sleep=clock.sleep))
     # Run k starts exactly at start + k s, whatever the runs before it took.
     assert result.started_at == pytest.approx([1000.0 + k for k in range(8)], abs=1e-9)
     assert result.skipped == 0
@@ -101,9 +107,7 @@ def test_schedule_skips_overrun_slots_and_survives_errors() -> None:
 
     errors: list[BaseException] = []
     result = asyncio.run(
-        run_every(
-            1.0, job, count=5, clock=clock.time, sleep=clock.sleep, on_error=errors.append
-        )
+        run_every(1.0, job, count=5, clock=clock.time, sleep=clock.sleep, on_error=errors.append)
     )
     assert result.slots == [0, 1, 4, 5, 6]
     assert result.skipped == 2
@@ -154,9 +158,21 @@ def test_impairment_validation() -> None:
 
 @pytest.mark.parametrize(
     ("first", "second", "kind"),
-    [(0, 1, "stun"), (1, 1, "stun"), (3, 0, "stun"), (20, 0, "dtls"), (22, 254, "dtls"),
-     (63, 0, "dtls"), (128, 111, "rtp"), (0x80, 0x80 | 111, "rtp"), (128, 200, "rtcp"),
-     (129, 201, "rtcp"), (191, 223, "rtcp"), (64, 0, "other"), (200, 0, "other")],
+    [
+        (0, 1, "stun"),
+        (1, 1, "stun"),
+        (3, 0, "stun"),
+        (20, 0, "dtls"),
+        (22, 254, "dtls"),
+        (63, 0, "dtls"),
+        (128, 111, "rtp"),
+        (0x80, 0x80 | 111, "rtp"),
+        (128, 200, "rtcp"),
+        (129, 201, "rtcp"),
+        (191, 223, "rtcp"),
+        (64, 0, "other"),
+        (200, 0, "other"),
+    ],
 )
 def test_classify_rfc7983(first: int, second: int, kind: str) -> None:
     assert classify(bytes([first, second]) + bytes(14)) == kind
@@ -178,8 +194,12 @@ def test_offer_and_answer_checks() -> None:
     check_offer(OFFER)
     check_answer(OFFER)
     assert clock_rates_from_sdp(OFFER) == {96: 48000, 0: 8000}
-    for bad in ("", "hello", OFFER.replace("m=audio", "m=video"),
-                OFFER.replace("a=fingerprint", "a=fp")):
+    for bad in (
+        "",
+        "hello",
+        OFFER.replace("m=audio", "m=video"),
+        OFFER.replace("a=fingerprint", "a=fp"),
+    ):
         with pytest.raises(OfferError):
             check_offer(bad)
         with pytest.raises(ProbeError) as info:
@@ -199,10 +219,17 @@ def test_endpoint_for() -> None:
 
 
 def test_first_sample_units_and_null_mos() -> None:
-    raw = RawStats(packets_received=50, packets_lost=0, jitter_units=480, packets_sent=50,
-                   bytes_sent=5000, rtt_s=None)
-    s = sample_from_stats(raw, None, clock_rate=48000, timestamp_ms=1e12,
-                          bytes_received_total=6000, codec_name="opus")
+    raw = RawStats(
+        packets_received=50,
+        packets_lost=0,
+        jitter_units=480,
+        packets_sent=50,
+        bytes_sent=5000,
+        rtt_s=None,
+    )
+    s = sample_from_stats(
+        raw, None, clock_rate=48000, timestamp_ms=1e12, bytes_received_total=6000, codec_name="opus"
+    )
     assert s["jitter"] == pytest.approx(10.0)  # 480 units at 48 kHz
     assert s["rtt"] is None
     assert s["mos"] is None  # the SDK's first sample has no MOS
@@ -212,17 +239,28 @@ def test_first_sample_units_and_null_mos() -> None:
 
 def test_sample_deltas_rtt_carry_forward_and_sdk_mos() -> None:
     first = sample_from_stats(
-        RawStats(packets_received=50, jitter_units=80, packets_sent=50, bytes_sent=5000,
-                 rtt_s=0.1),
-        None, clock_rate=8000, timestamp_ms=1e12, bytes_received_total=6000,
+        RawStats(packets_received=50, jitter_units=80, packets_sent=50, bytes_sent=5000, rtt_s=0.1),
+        None,
+        clock_rate=8000,
+        timestamp_ms=1e12,
+        bytes_received_total=6000,
         codec_name="pcmu",
     )
     assert first["jitter"] == pytest.approx(10.0)  # 80 units at 8 kHz
     assert first["rtt"] == pytest.approx(100.0)
     second = sample_from_stats(
-        RawStats(packets_received=97, packets_lost=3, jitter_units=80, packets_sent=100,
-                 bytes_sent=10000, rtt_s=None),
-        first, clock_rate=8000, timestamp_ms=1e12 + 1000, bytes_received_total=11000,
+        RawStats(
+            packets_received=97,
+            packets_lost=3,
+            jitter_units=80,
+            packets_sent=100,
+            bytes_sent=10000,
+            rtt_s=None,
+        ),
+        first,
+        clock_rate=8000,
+        timestamp_ms=1e12 + 1000,
+        bytes_received_total=11000,
         codec_name="pcmu",
     )
     assert second["packetsReceived"] == 47
@@ -238,8 +276,14 @@ def test_sample_deltas_rtt_carry_forward_and_sdk_mos() -> None:
 
 
 def test_totals_loss_is_100_before_any_packet() -> None:
-    s = sample_from_stats(RawStats(), None, clock_rate=48000, timestamp_ms=1e12,
-                          bytes_received_total=0, codec_name="opus")
+    s = sample_from_stats(
+        RawStats(),
+        None,
+        clock_rate=48000,
+        timestamp_ms=1e12,
+        bytes_received_total=0,
+        codec_name="opus",
+    )
     assert s["totals"]["packetsLostFraction"] == 100.0
     assert s["packetsLostFraction"] == 0.0
 
@@ -248,12 +292,14 @@ def test_speech_like_is_deterministic_and_not_periodic() -> None:
     a = speech_like(3.0, seed=1)
     assert np.array_equal(a, speech_like(3.0, seed=1))
     assert not np.array_equal(a, speech_like(3.0, seed=2))
-    assert a.dtype == np.int16 and a.size == 3 * SAMPLE_RATE_HZ
+    assert a.dtype == np.int16
+    assert a.size == 3 * SAMPLE_RATE_HZ
     assert 8000 < int(np.abs(a).max()) <= 16384
     # pauses and syllables: a good share of 20 ms frames are near-silent, others loud
     frames = a[: a.size // 960 * 960].reshape(-1, 960)
     levels = np.array([audio_level(f) for f in frames])
-    assert (levels < 50).mean() > 0.15 and (levels > 1000).mean() > 0.3
+    assert (levels < 50).mean() > 0.15
+    assert (levels > 1000).mean() > 0.3
 
 
 @pytest.mark.parametrize("lag_ms", [0, 37, 180, 611])

@@ -10,6 +10,7 @@ come from ``VOICEINSIGHTS_ECHO_TOKEN`` or ``--token-file``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -69,10 +70,9 @@ def exit_code(report: Any, fail_below: str | float | None) -> int:
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not on every OS (Windows) nor outside the main thread
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this OS
-            pass
 
 
 @click.command()

@@ -201,9 +201,7 @@ def analyse(
         if pesq:
             from voiceinsights.probe._pesq import pesq_from_arrivals
 
-            report.pesq_mos = pesq_from_arrivals(
-                signal, sent_at_s, arrivals, clock_rate=clock_rate, late=result.late
-            )
+            report.pesq_mos = pesq_from_arrivals(signal, recorder, codec, late=result.late)
     if len(recorder) >= 10:
         times, frames, rate = recorder.decoded(report.codec_name)
         rebuilt = ReceivedAudio(received_at_s=times, frames=frames, sample_rate_hz=rate)

@@ -16,6 +16,7 @@ loopback address); no STUN server is ever used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ __all__ = [
     "OfferError",
     "Reflector",
     "Session",
-    "TooManySessions",
+    "TooManySessionsError",
     "check_offer",
     "clock_rates_from_sdp",
 ]
@@ -41,7 +42,7 @@ class OfferError(ValueError):
     """The offer is not a usable SDP audio offer (HTTP 400)."""
 
 
-class TooManySessions(RuntimeError):
+class TooManySessionsError(RuntimeError):
     """The server carries ``max_sessions`` already (HTTP 503)."""
 
 
@@ -121,7 +122,7 @@ class Reflector:
 
         reflector = self
 
-        class ReflectedAudio(MediaStreamTrack):  # type: ignore[misc]
+        class ReflectedAudio(MediaStreamTrack):
             kind = "audio"
 
             async def recv(self) -> Any:
@@ -173,7 +174,7 @@ class EchoServer:
         Local IP address ICE gathers on (``127.0.0.1`` keeps everything on loopback).
         ``None`` or a wildcard gathers on every interface (aioice's default).
     max_sessions : int
-        Concurrent sessions carried; more get :class:`TooManySessions`.
+        Concurrent sessions carried; more get :class:`TooManySessionsError`.
     idle_timeout_s : float
         Close a session when no audio arrived for this long (s).
     max_session_s : float
@@ -214,7 +215,7 @@ class EchoServer:
 
         check_offer(offer_sdp)
         if len(self.sessions) >= self.max_sessions:
-            raise TooManySessions(
+            raise TooManySessionsError(
                 f"the echo server carries its maximum of {self.max_sessions} sessions"
             )
         pc = RTCPeerConnection(configuration=ice_configuration())
@@ -223,7 +224,7 @@ class EchoServer:
         clock_rates = clock_rates_from_sdp(offer_sdp)
         reflector = Reflector(session, clock_rates)
 
-        @pc.on("track")  # type: ignore[misc]
+        @pc.on("track")
         def on_track(track: Any) -> None:
             if track.kind != "audio":
                 return
@@ -233,7 +234,7 @@ class EchoServer:
             pc.addTrack(reflector.track())
             session.tasks.append(asyncio.ensure_future(_drain(track)))
 
-        @pc.on("connectionstatechange")  # type: ignore[misc]
+        @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in {"failed", "closed"}:
                 await self.close_session(session.id)
@@ -295,10 +296,8 @@ class EchoServer:
         """Close every session and stop the reaper."""
         if self._reaper is not None:
             self._reaper.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-            except asyncio.CancelledError:
-                pass
             self._reaper = None
         for sid in list(self.sessions):
             await self.close_session(sid)

@@ -92,7 +92,7 @@ class ArrivalRecorder:
         for payload in self.payloads:
             try:
                 decoded = ctx.decode(av.Packet(payload))
-            except av.error.FFmpegError:  # type: ignore[attr-defined]
+            except av.error.FFmpegError:
                 decoded = []
             if not decoded:
                 frames.append(silence)

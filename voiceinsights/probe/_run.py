@@ -10,6 +10,7 @@ in ``timeout_s`` and the whole call is cancelled at the overall limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -116,7 +117,7 @@ class _Call:
         )
         ice_done, dtls_done, failed = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-        @pc.on("iceconnectionstatechange")  # type: ignore[misc]
+        @pc.on("iceconnectionstatechange")
         def on_ice() -> None:
             if pc.iceConnectionState == "completed" and "ice_end" not in self.t:
                 self.t["ice_end"] = time.time()
@@ -124,7 +125,7 @@ class _Call:
             elif pc.iceConnectionState == "failed":
                 failed.set()
 
-        @pc.on("connectionstatechange")  # type: ignore[misc]
+        @pc.on("connectionstatechange")
         def on_state() -> None:
             if pc.connectionState == "connected" and "dtls_end" not in self.t:
                 self.t["dtls_end"] = time.time()
@@ -132,7 +133,7 @@ class _Call:
             elif pc.connectionState == "failed":
                 failed.set()
 
-        @pc.on("track")  # type: ignore[misc]
+        @pc.on("track")
         def on_track(track: Any) -> None:
             self.tasks.append(asyncio.ensure_future(self.received.consume(track)))
 
@@ -209,10 +210,8 @@ class _Call:
                 raise ProbeError(f"the connection {pc.connectionState} mid-call", phase="media")
         self.t["media_end"] = time.time()
         poll_task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await poll_task
-        except asyncio.CancelledError:
-            pass
         last = self.poller.samples[-1]["timestamp"] / 1000.0 if self.poller.samples else 0.0
         if time.time() - last > 0.5:
             await self.poller.poll_once()
@@ -253,15 +252,12 @@ class _Call:
             except Exception as exc:  # teardown never hides the result
                 self.report.teardown_error = f"{type(exc).__name__}: {exc}"
         if self.pc is not None:
-            try:
+            # closing is best effort: the result is already recorded
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.pc.close(), timeout=2.0)
-            except (TimeoutError, Exception):  # pragma: no cover - closing is best effort
-                pass
         for task in self.tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except BaseException:  # noqa: S110 - the tasks were cancelled on purpose
-                pass
 
     def timing(self) -> None:
         t = self.t

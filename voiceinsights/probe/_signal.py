@@ -53,7 +53,7 @@ def speech_like(
         Mono samples, peak about -6 dBFS (16384).
     """
     rng = np.random.default_rng(seed)
-    n = max(int(round(duration_s * sample_rate_hz)), 0)
+    n = max(round(duration_s * sample_rate_hz), 0)
     out = np.zeros(n, dtype=np.float64)
     pos = int(rng.integers(0, int(0.05 * sample_rate_hz) + 1))
     while pos < n:
@@ -108,7 +108,7 @@ def _make_track_class() -> Any:
     import av
     from aiortc import MediaStreamTrack
 
-    class _SignalTrack(MediaStreamTrack):  # type: ignore[misc]
+    class _SignalTrack(MediaStreamTrack):
         kind = "audio"
 
         def __init__(self, samples: npt.NDArray[np.int16]) -> None:
@@ -191,7 +191,7 @@ def _timeline(
 ) -> npt.NDArray[np.float64]:
     line = np.zeros(length)
     for start, env in zip(starts_s, blocks, strict=True):
-        i = int(round((start - origin_s) * 1000.0))
+        i = round((start - origin_s) * 1000.0)
         if i < 0 or i >= length:
             continue
         j = min(i + env.size, length)

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from voiceinsights.probe._echo import EchoServer, OfferError, TooManySessions
+from voiceinsights.probe._echo import EchoServer, OfferError, TooManySessionsError
 
 __all__ = ["MAX_BODY_BYTES", "echo_app", "serve_app", "serve_echo"]
 
@@ -79,7 +79,7 @@ def echo_app(echo: EchoServer, *, token: str | None = None) -> Any:
             session = await echo.answer(sdp)
         except OfferError as exc:
             return _text(400, f"malformed SDP offer: {exc}")
-        except TooManySessions as exc:
+        except TooManySessionsError as exc:
             return _text(503, str(exc), {"Retry-After": "5"})
         return session
 

@@ -111,7 +111,7 @@ def sample_from_stats(
     def delta(name: str, now: int) -> int:
         return max(now - int(prev_totals.get(name, 0)), 0)
 
-    totals = {
+    totals: dict[str, float] = {
         "bytesReceived": bytes_received_total,
         "bytesSent": raw.bytes_sent,
         "packetsLost": raw.packets_lost,

@@ -234,7 +234,7 @@ class _Leg:
             for d in DIRECTIONS
         }
         self.jitter_rng = {d: random.Random(f"{imp.seed}:{d}:jitter") for d in DIRECTIONS}
-        self.last_send = {d: 0.0 for d in DIRECTIONS}
+        self.last_send = dict.fromkeys(DIRECTIONS, 0.0)
         self.records: list[PacketRecord] = []
 
     async def open(self, host: str) -> None:
@@ -249,7 +249,8 @@ class _Leg:
 
     def address(self, side: str) -> tuple[str, int]:
         ep = self.caller_side if side == "caller" else self.echo_side
-        assert ep is not None and ep.transport is not None
+        assert ep is not None
+        assert ep.transport is not None
         addr = ep.transport.get_extra_info("sockname")
         return str(addr[0]), int(addr[1])
 
@@ -353,9 +354,15 @@ class Relay:
             path = request.url.path
             body = await request.body()
             is_json = path.endswith("/offer")
+            data: dict[str, Any] = {}
             try:
-                data = json.loads(body) if is_json else None
-                offer = data["sdp"] if is_json else body.decode()
+                if is_json:
+                    data = json.loads(body)
+                    if not isinstance(data, dict):
+                        raise TypeError("the body is not a JSON object")
+                    offer = data["sdp"]
+                else:
+                    offer = body.decode()
                 if not isinstance(offer, str):
                     raise TypeError("sdp is not a string")
             except (ValueError, KeyError, TypeError) as exc:
