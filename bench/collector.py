@@ -9,6 +9,11 @@ the Parquet segments: zero loss means every acknowledged request is a stored row
 
 Baseline, same run, same stack: a bare starlette + uvicorn endpoint answering 204 to the
 same form POSTs. Goal: at least half its throughput.
+
+With a fixed number of connections a durable service is bounded by the disk's flush
+latency (32 connections / (about two fdatasyncs) per answer), so the run also reports the
+disk's append+fdatasync latency measured just before: on a disk shared with other busy
+processes it varies by ten times, and the ratio with it.
 """
 
 from __future__ import annotations
@@ -147,6 +152,24 @@ def _wrk(wrk: str, port: int, seconds: float, script: Path, data: Path) -> dict[
     return res
 
 
+def _fdatasync_ms(directory: Path, n: int = 100) -> tuple[float, float]:
+    """p50 and p90 of one append + fdatasync on this disk right now (ms)."""
+    path = directory / "fsync-probe.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return times[n // 2], times[(n * 9) // 10]
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -190,6 +213,8 @@ def run(short: bool) -> list[Result]:
     env = dict(os.environ, PYTHONPATH=str(REPO), TWILIO_AUTH_TOKEN=TOKEN)
     with tempfile.TemporaryDirectory(prefix="vi-bench-collector-") as tmp_s:
         tmp = Path(tmp_s)
+        # Durable acknowledgements are bounded by the disk's flush latency: record it.
+        sync_p50, sync_p90 = _fdatasync_ms(tmp)
         script = tmp / "signed.lua"
         script.write_text(_LUA)
 
@@ -255,6 +280,8 @@ def run(short: bool) -> list[Result]:
                 "lost": max(0, expect - stored),
                 "non2xx": int(ours["non2xx"]),
                 "socket_errors": int(ours["socket_errors"]),
+                "fdatasync_p50_ms": round(sync_p50, 2),
+                "fdatasync_p90_ms": round(sync_p90, 2),
                 "requests_per_fdatasync": round(acked / commits, 1) if commits else 0.0,
             },
         )
