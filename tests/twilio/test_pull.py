@@ -21,6 +21,7 @@ from voiceinsights import TwilioAPIError
 from voiceinsights.schema import get_table
 from voiceinsights.store import Store
 from voiceinsights.twilio import (
+    PROCESSING_DELAY,
     AsyncClient,
     Credentials,
     PullReport,
@@ -49,6 +50,8 @@ def run_pull(
     concurrency: int = 4,
     **kw: Any,
 ) -> PullReport:
+    kw.setdefault("processing_delay", timedelta(0))  # see test_events_wait_for_processing
+
     async def go() -> PullReport:
         async with AsyncClient(
             CREDS,
@@ -321,7 +324,7 @@ def test_pull_of_the_fixture_dataset_equals_its_file_ingest(db_path: Path) -> No
     fake = FakeTwilio()
     fake.load_fixtures(FIXTURES)
     starts = [parsedate_to_datetime(c["start_time"]) for c in fake.calls.values()]
-    since, until = min(starts) - timedelta(minutes=1), max(starts) + timedelta(minutes=1)
+    since, until = min(starts) - timedelta(minutes=1), max(starts) + timedelta(hours=6)
     creds = Credentials(fake.account_sid, fake.account_sid, AUTH_TOKEN)
 
     async def go(store: Store) -> list[PullReport]:
@@ -391,3 +394,20 @@ def test_partial_summary_is_asked_again_until_complete(
     cursor = json.loads(store.get_cursor(cursor_name("summaries")) or "{}")
     mark = datetime.fromisoformat(cursor["watermark"])
     assert started < mark == again.until - timedelta(hours=4, minutes=30)
+
+
+def test_events_wait_for_insights_processing(base: str, fake: FakeTwilio, store: Store) -> None:
+    run_pull(base, store, "calls")
+    ended = store.calls()["end_time"]
+    settled = int((ended <= pd.Timestamp(NOW - timedelta(minutes=30))).sum())
+    assert 0 < settled < 23
+    # Default: only calls that ended 30 minutes before the window's end are asked...
+    report = run_pull(base, store, "events", until=NOW, processing_delay=PROCESSING_DELAY)
+    assert report.calls == settled
+    assert count(store, "SELECT count(DISTINCT call_sid) FROM insights_events") == settled
+    # ...the others once their data is final (here: a window ending an hour later).
+    later = run_pull(
+        base, store, "events", until=NOW + timedelta(hours=1), processing_delay=PROCESSING_DELAY
+    )
+    assert later.calls == 23 - settled
+    assert count(store, "SELECT count(*) FROM insights_events") == 46

@@ -18,6 +18,7 @@ from voiceinsights.twilio._core import ClientStats, ListSpec
 from voiceinsights.twilio._paging import Page
 from voiceinsights.twilio._pull import (
     INSIGHTS_RETENTION,
+    PROCESSING_DELAY,
     RESOURCES,
     PullReport,
     RetentionWarning,
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_API_BASE",
     "DEFAULT_INSIGHTS_BASE",
     "INSIGHTS_RETENTION",
+    "PROCESSING_DELAY",
     "RESOURCES",
     "AsyncClient",
     "Client",

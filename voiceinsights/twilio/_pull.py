@@ -54,6 +54,8 @@ _KIND = {
     "events": "insights-event",
     "metrics": "insights-metric",
 }
+#: Voice Insights completes a call's events and metrics within this time after its end.
+PROCESSING_DELAY = timedelta(minutes=30)
 #: Rows of per-call resources written to the store at once.
 _BATCH_ROWS = 500
 _TERMINAL_CALL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -283,15 +285,21 @@ async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
 
 # -- per-call resources ----------------------------------------------------------------
 def _calls_to_ask(
-    store: Store, resource: str, since: datetime, until: datetime, empty: Mapping[str, Any]
+    store: Store,
+    resource: str,
+    since: datetime,
+    until: datetime,
+    empty: Mapping[str, Any],
+    ended_before: datetime,
 ) -> list[str]:
+    """Calls started in the window, ended before ``ended_before``, with nothing stored."""
     table = "insights_events" if resource == "events" else "insights_metrics"
     frame = store.sql(
         f"SELECT call_sid FROM calls WHERE start_time >= ? AND start_time <= ? "
-        f"AND end_time IS NOT NULL "
+        f"AND end_time IS NOT NULL AND end_time <= ? "
         f"AND call_sid NOT IN (SELECT DISTINCT call_sid FROM {table}) "
         f"ORDER BY start_time, call_sid",
-        [since, until],
+        [since, until, ended_before],
     )
     return [s for s in frame["call_sid"].tolist() if s not in empty]
 
@@ -304,12 +312,13 @@ async def _pull_per_call(
     until: datetime,
     report: PullReport,
     show: bool | None,
+    processing_delay: timedelta,
 ) -> None:
     state = load_state(store, resource)
     empty: dict[str, str] = dict(state.get("empty") or {})
     horizon = datetime.now(UTC) - INSIGHTS_RETENTION
     empty = {k: v for k, v in empty.items() if (parse_iso(v) or horizon) >= horizon}
-    sids = _calls_to_ask(store, resource, since, until, empty)
+    sids = _calls_to_ask(store, resource, since, until, empty, until - processing_delay)
     report.calls = len(sids)
 
     async def one(call_sid: str) -> tuple[str, list[dict[str, Any]]]:
@@ -373,15 +382,18 @@ def _dry_run(
     since: datetime,
     until: datetime,
     report: PullReport,
+    processing_delay: timedelta,
 ) -> None:
     state = load_state(store, resource)
     report.cursor = dict(state)
     if resource in ("events", "metrics"):
-        sids = _calls_to_ask(store, resource, since, until, state.get("empty") or {})
+        ended_before = until - processing_delay
+        sids = _calls_to_ask(store, resource, since, until, state.get("empty") or {}, ended_before)
         report.calls = len(sids)
         url = client._core.voice_url("CA" + "0" * 32, resource.capitalize())
         report.plan.append(
-            f"{len(sids)} ended calls without {resource}: GET "
+            f"{len(sids)} calls ended before {format_time(ended_before)} without "
+            f"{resource}: GET "
             f"{url.replace('CA' + '0' * 32, '{CallSid}')} for each"
         )
         return
@@ -412,6 +424,7 @@ async def apull(
     until: datetime | None = None,
     dry_run: bool = False,
     progress_bar: bool | None = None,
+    processing_delay: timedelta = PROCESSING_DELAY,
 ) -> PullReport:
     """Pull ``resource`` for calls/conferences started in ``[since, until]`` into ``store``.
 
@@ -429,6 +442,10 @@ async def apull(
         Report what would be fetched; send no request and write nothing.
     progress_bar : bool, optional
         Show a progress bar; default when stderr is a terminal.
+    processing_delay : timedelta
+        Events and metrics are asked only for calls that ended at least this long before
+        ``until`` (default 30 minutes: Voice Insights completes a call's data within 30
+        minutes of its end), so what is stored for a call is its final set.
 
     Returns
     -------
@@ -446,12 +463,14 @@ async def apull(
         report.warnings.append(message)
         warnings.warn(message, RetentionWarning, stacklevel=2)
     if dry_run:
-        _dry_run(client, store, resource, since, until, report)
+        _dry_run(client, store, resource, since, until, report, processing_delay)
         return report
     before = (client.stats.requests, client.stats.retries)
     try:
         if resource in ("events", "metrics"):
-            await _pull_per_call(client, store, resource, since, until, report, progress_bar)
+            await _pull_per_call(
+                client, store, resource, since, until, report, progress_bar, processing_delay
+            )
         else:
             await _pull_list(client, store, resource, since, until, report, progress_bar)
     finally:
@@ -468,6 +487,7 @@ def pull(
     until: datetime | None = None,
     dry_run: bool = False,
     progress_bar: bool | None = None,
+    processing_delay: timedelta = PROCESSING_DELAY,
     **client_options: Any,
 ) -> PullReport:
     """Synchronous :func:`apull` that makes its own :class:`AsyncClient`.
@@ -486,6 +506,7 @@ def pull(
                 until=until,
                 dry_run=dry_run,
                 progress_bar=progress_bar,
+                processing_delay=processing_delay,
             )
 
     return asyncio.run(run())
