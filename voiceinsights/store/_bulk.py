@@ -52,15 +52,6 @@ _TOTAL_INTS = (
 )
 _TOTAL_FLOAT = ("total_packets_lost_pct", "packetsLostFraction")
 
-_ENVELOPE_KEYS = ("type", "call_sid", "data", "identity", "received_at")
-_DATA_KEYS = (
-    "timestamp",
-    *(w for _, w, *_ in _INTS),
-    *(w for _, w, *_ in _FLOATS),
-    "codecName",
-    "totals",
-)
-_TOTAL_KEYS = (*(w for _, w in _TOTAL_INTS), _TOTAL_FLOAT[1])
 
 # An ISO 8601 instant both Python's fromisoformat and DuckDB read the same way.
 _ISO = (
@@ -69,34 +60,52 @@ _ISO = (
 )
 
 
-def _str_list(items: tuple[str, ...] | list[str]) -> str:
-    return "[" + ", ".join(f"'{i}'" for i in items) + "]"
+# Literal patterns of a "clean" line: the shapes the SQL mapping takes. Anything else
+# (escapes in strings, numbers as strings, unknown keys, ...) goes to parse_record.
+_WS = r"[ \t\r\n]*"
+_STR = r'"[^"\\\x00-\x1f]*"'
+_INT = r"-?(?:0|[1-9][0-9]{0,17})"  # fits BIGINT
+_NUM = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 
 
-def _null(ty: str) -> str:
-    return f"({ty} IS NULL OR {ty} = 'NULL')"
+def _member(keys: tuple[str, ...] | list[str], value: str) -> str:
+    names = "|".join(keys)
+    return f'"(?:{names})"{_WS}:{_WS}(?:{value}|null)'
+
+
+def _object(members: list[str]) -> str:
+    member = "(?:" + "|".join(members) + ")"
+    return rf"\{{{_WS}(?:{member}(?:{_WS},{_WS}{member})*)?{_WS}\}}"
+
+
+def _clean_line_regex() -> str:
+    totals = _object([_member([w for _, w in _TOTAL_INTS], _INT), _member([_TOTAL_FLOAT[1]], _NUM)])
+    data = _object(
+        [
+            _member(["timestamp", *(w for _, w, *_ in _INTS)], _INT),
+            _member([w for _, w, *_ in _FLOATS], _NUM),
+            _member(["codecName"], _STR),
+            _member(["totals"], totals),
+        ]
+    )
+    envelope = _object(
+        [
+            f'"type"{_WS}:{_WS}"sample"',
+            _member(["call_sid", "identity", "received_at"], _STR),
+            f'"data"{_WS}:{_WS}{data}',
+        ]
+    )
+    return f"{_WS}{envelope}{_WS}"
 
 
 def _build_sample_sql() -> str:
-    # One parse gives the JSON type of every path, one the keys of the three objects, one
-    # the typed values; type, key and range checks then run on plain columns.
-    paths = [
-        "$.type",
-        "$.call_sid",
-        "$.identity",
-        "$.received_at",
-        "$.data",
-        "$.specversion",
-        "$.data.totals",
-        "$.data.codecName",
-        "$.data.timestamp",
-        *(f"$.data.{w}" for _, w, *_ in _INTS),
-        *(f"$.data.{w}" for _, w, *_ in _FLOATS),
-        *(f"$.data.totals.{w}" for _, w in _TOTAL_INTS),
-        f"$.data.totals.{_TOTAL_FLOAT[1]}",
-    ]
-    ty = {p: f"y{i + 1}" for i, p in enumerate(paths)}
-    flat_types = ", ".join(f"ty[{i + 1}] AS y{i + 1}" for i in range(len(paths)))
+    """SQL mapping clean ``sample`` lines to ``samples`` rows.
+
+    A line is mapped in SQL when it matches the clean-line regex (only modelled keys, each
+    value a literal of the model's JSON type) and passes the model's checks (call_sid of
+    two characters or more, ranges, an epoch-ms timestamp, an ISO 8601 ``received_at``).
+    One regex pass and one JSON parse per line.
+    """
     structure = {
         "type": "VARCHAR",
         "call_sid": "VARCHAR",
@@ -104,8 +113,8 @@ def _build_sample_sql() -> str:
         "received_at": "VARCHAR",
         "data": {
             "timestamp": "BIGINT",
-            **{w: sql_type for _, w, sql_type, _, _ in _INTS},
-            **{w: "DOUBLE" for _, w, _, _ in _FLOATS},
+            **{w: "BIGINT" for _, w, *_ in _INTS},
+            **{w: "DOUBLE" for _, w, *_ in _FLOATS},
             "codecName": "VARCHAR",
             "totals": {
                 **{w: "BIGINT" for _, w in _TOTAL_INTS},
@@ -116,41 +125,7 @@ def _build_sample_sql() -> str:
     import json
 
     struct_json = json.dumps(structure).replace("'", "''")
-    ok = [
-        f"{ty['$.type']} = 'VARCHAR' AND f_type = 'sample'",
-        f"{ty['$.specversion']} IS NULL",
-        f"{ty['$.data']} = 'OBJECT'",
-        f"list_has_all({_str_list(_ENVELOPE_KEYS)}, ks[1])",
-        f"list_has_all({_str_list(_DATA_KEYS)}, ks[2])",
-        f"(ks[3] IS NULL OR list_has_all({_str_list(_TOTAL_KEYS)}, ks[3]))",
-        f"{ty['$.call_sid']} = 'VARCHAR' AND length(call_sid) >= 2",
-        f"({_null(ty['$.identity'])} OR {ty['$.identity']} = 'VARCHAR')",
-        f"({_null(ty['$.received_at'])} OR ({ty['$.received_at']} = 'VARCHAR' "
-        f"AND regexp_full_match(f_received_at, '{_ISO}') "
-        "AND TRY_CAST(f_received_at AS TIMESTAMPTZ) IS NOT NULL))",
-        f"({_null(ty['$.data.totals'])} OR {ty['$.data.totals']} = 'OBJECT')",
-        f"({_null(ty['$.data.codecName'])} OR {ty['$.data.codecName']} = 'VARCHAR')",
-        f"{ty['$.data.timestamp']} = 'UBIGINT'",
-        "f_timestamp BETWEEN 100000000000 AND 99999999999999",
-    ]
-
-    def int_ok(path: str, value: str, lo: int | None, hi: int | None) -> str:
-        checks = [f"{ty[path]} IN ('UBIGINT', 'BIGINT')", f"{value} IS NOT NULL"]
-        if lo is not None:
-            checks.append(f"{value} >= {lo}")
-        if hi is not None:
-            checks.append(f"{value} <= {hi}")
-        return f"({_null(ty[path])} OR ({' AND '.join(checks)}))"
-
-    def float_ok(path: str, value: str, lo: int | None, hi: int | None) -> str:
-        checks = [f"{ty[path]} IN ('UBIGINT', 'BIGINT', 'DOUBLE')", f"{value} IS NOT NULL"]
-        if lo is not None:
-            checks.append(f"{value} >= {lo}")
-        if hi is not None:
-            checks.append(f"{value} <= {hi}")
-        return f"({_null(ty[path])} OR ({' AND '.join(checks)}))"
-
-    # Struct fields pulled out once, as plain columns.
+    regex = _clean_line_regex().replace("'", "''")
     fields = {
         "f_type": "j.type",
         "call_sid": "j.call_sid",
@@ -159,18 +134,32 @@ def _build_sample_sql() -> str:
         "f_timestamp": "j.data.timestamp",
         "codec_name": 'j.data."codecName"',
     }
+    ok = [
+        "f_type = 'sample'",
+        "length(call_sid) >= 2",
+        "f_timestamp BETWEEN 100000000000 AND 99999999999999",
+        f"(f_received_at IS NULL OR (regexp_full_match(f_received_at, '{_ISO}') "
+        "AND TRY_CAST(f_received_at AS TIMESTAMPTZ) IS NOT NULL))",
+    ]
+
+    def bounded(column: str, lo: int | None, hi: int | None) -> str:
+        checks = [f"{column} >= {lo}" if lo is not None else "true"]
+        if hi is not None:
+            checks.append(f"{column} <= {hi}")
+        return f"({column} IS NULL OR ({' AND '.join(checks)}))"
+
     for c, w, _, lo, hi in _INTS:
-        ok.append(int_ok(f"$.data.{w}", c, lo, hi))
         fields[c] = f'j.data."{w}"'
+        ok.append(bounded(c, lo, hi))
     for c, w, lo, hi in _FLOATS:
-        ok.append(float_ok(f"$.data.{w}", c, lo, hi))
         fields[c] = f'j.data."{w}"'
+        ok.append(bounded(c, lo, hi))
     for c, w in _TOTAL_INTS:
-        ok.append(int_ok(f"$.data.totals.{w}", c, 0, None))
         fields[c] = f'j.data.totals."{w}"'
+        ok.append(bounded(c, 0, None))
     c, w = _TOTAL_FLOAT
-    ok.append(float_ok(f"$.data.totals.{w}", c, 0, 100))
     fields[c] = f'j.data.totals."{w}"'
+    ok.append(bounded(c, 0, 100))
     flat_fields = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
     cols = {name: f'"{name}"' for name in fields}
     cols["timestamp"] = "epoch_ms(f_timestamp)::TIMESTAMPTZ"
@@ -181,23 +170,14 @@ def _build_sample_sql() -> str:
     missing = set(table.column_names) - set(cols)
     assert not missing, missing  # every samples column is mapped
     select = ",\n    ".join(f'{cols[c.name]}::{c.type} AS "{c.name}"' for c in table.columns)
-    blank = "regexp_full_match(raw, '\\s*')"
-    type_cols = ", ".join(f"y{i + 1}" for i in range(len(paths)))
     return f"""
-WITH e AS (
-    SELECT line, raw, TRY(json_type(raw, {_str_list(paths)})) AS ty
-    FROM $lines WHERE NOT {blank}
-), p AS (
-    SELECT line, raw, {flat_types},
-        CASE WHEN ty IS NOT NULL AND ty[5] = 'OBJECT'
-            THEN json_keys(raw, ['$', '$.data', '$.data.totals']) END AS ks,
-        CASE WHEN ty IS NOT NULL AND ty[5] = 'OBJECT'
-            THEN json_transform(raw, '{struct_json}') END AS j
-    FROM e
+WITH p AS (
+    SELECT line, raw,
+        CASE WHEN regexp_full_match(raw, '{regex}')
+            THEN TRY(json_transform(raw, '{struct_json}')) END AS j
+    FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
 ), f AS (
-    SELECT line, raw, ks, j IS NOT NULL AS parsed, {type_cols},
-        {flat_fields}
-    FROM p
+    SELECT line, raw, j IS NOT NULL AS parsed, {flat_fields} FROM p
 ), k AS (
     SELECT *, parsed AND coalesce({" AND ".join(ok)}, false) AS ok FROM f
 )
@@ -248,7 +228,8 @@ def lines_table(first_line: int, block: bytes) -> tuple[pa.Table, list[tuple[int
     )
     bad: list[tuple[int, bytes]] = []
     try:
-        raw.validate(full=True)
+        if not block.isascii():  # ASCII needs no UTF-8 check
+            raw.validate(full=True)
     except pa.ArrowInvalid:
         values: list[str] = []
         for i in range(n):

@@ -89,7 +89,10 @@ def _raw_text(record: Any) -> str:
 class _Writer:
     """Buffers parsed rows per (kind, table) and writes them in batches."""
 
-    def __init__(self, store: Store, report: IngestReport, source: str) -> None:
+    def __init__(
+        self, store: Store, report: IngestReport, source: str, *, in_tx: bool = False
+    ) -> None:
+        self.in_tx = in_tx
         self.store = store
         self.report = report
         self.source = source
@@ -126,7 +129,7 @@ class _Writer:
                         good.append(row)
                 data = to_arrow(t, good)
             data = _fill(data, self.source, self.now)
-            _write_tx(conn, t, data, self.report, kind)
+            _write_tx(conn, t, data, self.report, kind, in_tx=self.in_tx)
         self.buffers.clear()
         self.pending = 0
 
@@ -144,7 +147,12 @@ def _write_tx(
     data: pa.Table | duckdb.DuckDBPyRelation,
     report: IngestReport,
     kind: str | None,
+    *,
+    in_tx: bool = False,
 ) -> None:
+    if in_tx:  # the caller commits
+        report.add_write(write_arrow(conn, t, data), kind)
+        return
     conn.execute("BEGIN TRANSACTION")
     try:
         result = write_arrow(conn, t, data)
@@ -261,9 +269,28 @@ def _ingest_jsonl(
     task: ProgressTask | None = None,
 ) -> None:
     """JSON Lines through the bulk path: SDK samples in SQL, other lines per record."""
+    conn = store.connection
+    # One transaction per file: large appends are then written once, straight to the file.
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        _jsonl_blocks(store, path, report, kind, fh, task)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _jsonl_blocks(
+    store: Store,
+    path: Path,
+    report: IngestReport,
+    kind: str | None,
+    fh: IO[bytes] | None,
+    task: ProgressTask | None,
+) -> None:
     source = str(path)
     conn = store.connection
-    writer = _Writer(store, report, source)
+    writer = _Writer(store, report, source, in_tx=True)
     bulk = kind in (None, "sdk-sample")
     samples = get_table("samples")
     with fh if fh is not None else _open(path) as f:
@@ -286,7 +313,7 @@ def _ingest_jsonl(
                 if n:
                     report.kind("sdk-sample").records += n
                     filled = _with_now(conn, rel, writer.now)
-                    _write_tx(conn, samples, filled, report, "sdk-sample")
+                    _write_tx(conn, samples, filled, report, "sdk-sample", in_tx=True)
                 conn.execute("DROP TABLE IF EXISTS _vi_mapped")
                 todo: Iterator[tuple[int, str]] = iter(leftovers)
             else:

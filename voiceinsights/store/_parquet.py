@@ -184,7 +184,7 @@ class ParquetStore(Reader):
         self._label = str(self.path)
         self._files: dict[str, list[str]] = {}
         self._conn = duckdb.connect(":memory:")
-        self._conn.execute("SET TimeZone = 'UTC'")
+        self._conn.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
         self.refresh()
 
     def __repr__(self) -> str:

@@ -70,7 +70,7 @@ class Store(Reader):
         self._lock = threading.RLock()
         self._conn = _connect(self.path, read_only)
         try:
-            self._conn.execute("SET TimeZone = 'UTC'")
+            self._conn.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
             if read_only:
                 version = current_version(self._conn)
                 if version == 0:
