@@ -146,3 +146,35 @@ def test_probes_report_filters(
     assert code == 0
     assert "<ProbesReport 20 runs" in stdout  # 2 of every 3 synthetic runs are 'office'
     assert "home" not in out.read_text().split("<h2>Runs</h2>")[1]
+
+
+def test_reports_from_a_parquet_export_match(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import voiceinsights as vi
+
+    with vi.open(demo_db) as store:
+        store.export_parquet(tmp_path / "pq")
+    code, from_db, _ = _run(
+        ["report", "CAchild2", "--db", str(demo_db), "--out", str(tmp_path / "a.html")], capsys
+    )
+    assert code == 0
+    code, from_pq, _ = _run(
+        [
+            "report",
+            "CAchild2",
+            "--parquet",
+            str(tmp_path / "pq"),
+            "--out",
+            str(tmp_path / "b.html"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    # The same call, summary and tags from either store.
+    assert from_db.splitlines()[0] == from_pq.splitlines()[0]
+    code, _, err = _run(
+        ["report", "CAchild2", "--db", str(demo_db), "--parquet", str(tmp_path / "pq")], capsys
+    )
+    assert code == 2
+    assert "not both" in err
