@@ -217,3 +217,37 @@ def test_every_figure_uses_the_theme() -> None:
         assert fig.layout.title.text
         xs = [fig.layout[n].title.text for n in fig.layout if n.startswith("xaxis")]
         assert any(xs), fig.layout.title.text  # the x axis says what (and which unit)
+
+
+def test_probe_waterfall_takes_a_probe_report() -> None:
+    from voiceinsights.probe import ProbeReport
+
+    t0 = 1_763_700_000_000.0  # ms epoch, as the probe reports times
+    report = ProbeReport(
+        run_id="r1",
+        target="http://127.0.0.1:8080",
+        codec_name="opus",
+        network_timing={
+            "signaling": {"start": t0 + 5, "end": t0 + 40, "duration": 35},
+            "ice": {"start": t0 + 40, "end": t0 + 65, "duration": 25},
+            "dtls": {"start": t0 + 65, "end": t0 + 70, "duration": 5},
+            "peerConnection": {"start": t0, "end": t0 + 70, "duration": 70},
+        },
+        samples=[
+            {
+                "timestamp": t0 + 1000 * (i + 1),
+                "jitter": 2.0 + i,
+                "rtt": 1.0,
+                "mos": 4.4,
+                "packetsLostFraction": 0.0,
+                "totals": {},
+            }
+            for i in range(4)
+        ],
+    )
+    fig = plots.probe_waterfall(report)
+    bars = {t.name: (t.base[0], t.x[0]) for t in fig.data if isinstance(t, go.Bar)}
+    assert bars["signaling"] == (5.0, 35.0)
+    assert bars["ICE"] == (40.0, 25.0)
+    (jitter,) = [t for t in fig.data if t.name == "jitter (ms)"]
+    assert list(jitter.y) == [2.0, 3.0, 4.0, 5.0]

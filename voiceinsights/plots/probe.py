@@ -98,12 +98,12 @@ def probe_waterfall(
 
     Parameters
     ----------
-    run : Series, mapping or one-row DataFrame
+    run : Series, mapping, one-row DataFrame or ProbeReport
         A ``probe_runs`` row (``run_id``, ``*_ms`` phase durations, optionally ``report``
-        with ``networkTiming``), or a probe report's ``to_dict()``-style mapping.
+        with ``networkTiming``), or a :class:`voiceinsights.probe.ProbeReport`.
     samples : DataFrame, optional
         The run's ``probe_samples`` rows (``timestamp, mos, jitter_ms, rtt_ms,
-        packets_lost_pct``).
+        packets_lost_pct``); default a ProbeReport's own samples.
     title : str, optional
     height : int, optional
 
@@ -111,6 +111,8 @@ def probe_waterfall(
     -------
     plotly.graph_objects.Figure
     """
+    if samples is None and callable(getattr(run, "samples_frame", None)):
+        samples = run.samples_frame()  # a ProbeReport carries its own samples
     row = _one_row(run)
     timing = network_timing(row)
     frame = as_frame(samples, "samples")
@@ -305,9 +307,9 @@ def _one_row(run: Any) -> Mapping[str, Any]:
         return dict(run)
     if isinstance(run, Mapping):
         return run
-    to_dict = getattr(run, "to_dict", None)
-    if callable(to_dict):
-        data = to_dict()
+    run_row = getattr(run, "run_row", None)  # a ProbeReport: its probe_runs row
+    if callable(run_row):
+        data = run_row()
         if isinstance(data, Mapping):
             return data
     raise AnalysisError(
