@@ -13,11 +13,18 @@ from voiceinsights.analysis import calltree
 T0 = pd.Timestamp("2026-01-01T00:00:00Z")
 
 
-def ev(sid: str, seq: int, status: str, secs: float, parent: str | None = None,
-       **extra: object) -> dict[str, object]:
-    return {"call_sid": sid, "parent_call_sid": parent, "sequence_number": seq,
-            "timestamp": T0 + pd.Timedelta(seconds=secs), "call_status": status,
-            "direction": "outbound-dial" if parent else "inbound", **extra}
+def ev(
+    sid: str, seq: int, status: str, secs: float, parent: str | None = None, **extra: object
+) -> dict[str, object]:
+    return {
+        "call_sid": sid,
+        "parent_call_sid": parent,
+        "sequence_number": seq,
+        "timestamp": T0 + pd.Timedelta(seconds=secs),
+        "call_status": status,
+        "direction": "outbound-dial" if parent else "inbound",
+        **extra,
+    }
 
 
 def test_events_out_of_order_children_first() -> None:
@@ -60,8 +67,13 @@ def test_terminal_status_outranks_later_sequence() -> None:
 
 
 def test_orphans_flagged() -> None:
-    rows = pd.DataFrame({"call_sid": ["CA9", "CA10"], "parent_call_sid": ["CAX", "CA9"],
-                         "status": ["completed", "completed"]})
+    rows = pd.DataFrame(
+        {
+            "call_sid": ["CA9", "CA10"],
+            "parent_call_sid": ["CAX", "CA9"],
+            "status": ["completed", "completed"],
+        }
+    )
     tree = calltree.build(rows)
     legs = tree.legs.set_index("call_sid")
     assert bool(legs.loc["CA9", "orphan"])
@@ -79,8 +91,9 @@ def test_orphans_flagged() -> None:
         (["R", "X", "Y", "Z"], [None, "Y", "X", "X"], ["X", "Y", "X"]),
     ],
 )
-def test_cycles_raise_naming_sids(sids: list[str], parents: list[str | None],
-                                  cycle: list[str]) -> None:
+def test_cycles_raise_naming_sids(
+    sids: list[str], parents: list[str | None], cycle: list[str]
+) -> None:
     with pytest.raises(CallTreeCycleError) as info:
         calltree.build(pd.DataFrame({"call_sid": sids, "parent_call_sid": parents}))
     assert info.value.sids == cycle
@@ -89,13 +102,17 @@ def test_cycles_raise_naming_sids(sids: list[str], parents: list[str | None],
 
 
 def test_rest_rows_arrow_and_relation_inputs() -> None:
-    rest = pd.DataFrame({
-        "call_sid": ["CA2", "CA1"], "parent_call_sid": ["CA1", None],
-        "status": ["completed", "completed"], "direction": ["outbound-dial", "inbound"],
-        "start_time": [T0 + pd.Timedelta(seconds=5), T0],
-        "end_time": [T0 + pd.Timedelta(seconds=65), T0 + pd.Timedelta(seconds=70)],
-        "duration_s": [60.0, 70.0],
-    })
+    rest = pd.DataFrame(
+        {
+            "call_sid": ["CA2", "CA1"],
+            "parent_call_sid": ["CA1", None],
+            "status": ["completed", "completed"],
+            "direction": ["outbound-dial", "inbound"],
+            "start_time": [T0 + pd.Timedelta(seconds=5), T0],
+            "end_time": [T0 + pd.Timedelta(seconds=65), T0 + pd.Timedelta(seconds=70)],
+            "duration_s": [60.0, 70.0],
+        }
+    )
     from_arrow = calltree.build(pa.Table.from_pandas(rest)).legs
     con = duckdb.connect()
     con.register("rest", rest)
@@ -107,8 +124,14 @@ def test_rest_rows_arrow_and_relation_inputs() -> None:
 
 def test_callbacks_then_rest_rows_merge() -> None:
     events = pd.DataFrame([ev("CA1", 0, "ringing", 0), ev("CA2", 0, "ringing", 1, "CA1")])
-    rest = pd.DataFrame({"call_sid": ["CA1"], "status": ["completed"], "duration_s": [42.0],
-                         "parent_call_sid": [None]})
+    rest = pd.DataFrame(
+        {
+            "call_sid": ["CA1"],
+            "status": ["completed"],
+            "duration_s": [42.0],
+            "parent_call_sid": [None],
+        }
+    )
     legs = calltree.build(events, rest).legs.set_index("call_sid")
     assert legs.loc["CA1", "status"] == "completed"  # REST wins
     assert legs.loc["CA1", "duration_s"] == 42.0
@@ -117,14 +140,22 @@ def test_callbacks_then_rest_rows_merge() -> None:
 
 
 def test_conference_grouping_and_html() -> None:
-    rows = pd.DataFrame({"call_sid": ["CA1", "CA2", "CA3", "CA4"],
-                         "parent_call_sid": [None, None, "CA2", None],
-                         "status": ["completed"] * 4})
-    conf = pd.DataFrame({"conference_sid": ["CF1", "CF1", "CF1"],
-                         "friendly_name": ["room <1>", "room <1>", "room <1>"],
-                         "event": ["conference-start", "participant-join", "participant-join"],
-                         "call_sid": [None, "CA1", "CA3"],
-                         "timestamp": [T0, T0, T0]})
+    rows = pd.DataFrame(
+        {
+            "call_sid": ["CA1", "CA2", "CA3", "CA4"],
+            "parent_call_sid": [None, None, "CA2", None],
+            "status": ["completed"] * 4,
+        }
+    )
+    conf = pd.DataFrame(
+        {
+            "conference_sid": ["CF1", "CF1", "CF1"],
+            "friendly_name": ["room <1>", "room <1>", "room <1>"],
+            "event": ["conference-start", "participant-join", "participant-join"],
+            "call_sid": [None, "CA1", "CA3"],
+            "timestamp": [T0, T0, T0],
+        }
+    )
     tree = calltree.build(rows, conference_events=conf)
     legs = tree.legs.set_index("call_sid")
     assert legs.loc["CA1", "conference_sid"] == "CF1"
@@ -133,8 +164,12 @@ def test_conference_grouping_and_html() -> None:
     lines = tree.to_text().splitlines()
     assert lines[0] == "conference CF1 (room <1>)"
     # Both trees with a participant sit under the conference; CA4 after it, unindented.
-    assert [ln.split()[0 if not ln.strip().startswith("└─") else 1]
-            for ln in lines[1:]] == ["CA1", "CA2", "CA3", "CA4"]
+    assert [ln.split()[0 if not ln.strip().startswith("└─") else 1] for ln in lines[1:]] == [
+        "CA1",
+        "CA2",
+        "CA3",
+        "CA4",
+    ]
     assert lines[-1].startswith("CA4")
     page = tree._repr_html_()
     assert "room &lt;1&gt;" in page

@@ -147,3 +147,28 @@ def test_call_trees_match_generated_legs(
     assert n_conf == sum(1 for c in truth["call_list"] if c["conference_sid"])
     assert len(text) == 1 + len(tree) + n_conf  # header, one line per leg, conferences
     assert "<ul>" in tree._repr_html_()
+
+
+def test_on_a_real_store(
+    fixture_dir: Any, tmp_path: Any, truth: dict[str, Any], call_summary: pd.DataFrame
+) -> None:
+    """The same results from a DuckDB store file (relations scanned where they live)."""
+    store_mod = pytest.importorskip("voiceinsights.store")
+    store = store_mod.open(tmp_path / "fx.duckdb")
+    report = store.ingest([fixture_dir])
+    assert report.rejected == []
+    from_store = summary.calls(store)
+    tags = dict(zip(from_store["call_sid"], from_store["tags"], strict=True))
+    assert {k: sorted(v) for k, v in truth["tags"].items()} == {
+        k: sorted(tags[k]) for k in truth["tags"]
+    }
+    cols = ["call_sid", "samples", "mos_mean", "jitter_p95_ms", "loss_pct", "warnings_raised"]
+    a = from_store[cols].sort_values("call_sid").reset_index(drop=True)
+    b = call_summary[cols].sort_values("call_sid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    tree = calltree.build(
+        store.relation("calls"), conference_events=store.relation("conference_events")
+    )
+    parents = {leg["sid"]: leg["parent_call_sid"] for c in truth["call_list"] for leg in c["legs"]}
+    got = dict(zip(tree.legs["call_sid"], tree.legs["parent_call_sid"], strict=True))
+    assert {k: (v if isinstance(v, str) else None) for k, v in got.items()} == parents

@@ -16,20 +16,22 @@ T0 = pd.Timestamp("2026-01-01T00:00:00Z")
 
 
 def samples(call: str, n: int, *, start: pd.Timestamp = T0, **over: list[Any]) -> pd.DataFrame:
-    df = pd.DataFrame({
-        "call_sid": call,
-        "identity": "alice",
-        "timestamp": [start + pd.Timedelta(seconds=i) for i in range(n)],
-        "codec_name": "opus",
-        "mos": [None] + [4.4] * (n - 1),
-        "jitter_ms": 5.0,
-        "rtt_ms": 100.0,
-        "packets_received": 50,
-        "packets_lost": 0,
-        "packets_lost_pct": 0.0,
-        "bytes_received": 3000,
-        "bytes_sent": 3000,
-    })
+    df = pd.DataFrame(
+        {
+            "call_sid": call,
+            "identity": "alice",
+            "timestamp": [start + pd.Timedelta(seconds=i) for i in range(n)],
+            "codec_name": "opus",
+            "mos": [None] + [4.4] * (n - 1),
+            "jitter_ms": 5.0,
+            "rtt_ms": 100.0,
+            "packets_received": 50,
+            "packets_lost": 0,
+            "packets_lost_pct": 0.0,
+            "bytes_received": 3000,
+            "bytes_sent": 3000,
+        }
+    )
     for col, values in over.items():
         df[col] = values
     return df
@@ -43,15 +45,18 @@ def fleet_samples() -> pd.DataFrame:
     lost[3] = 10  # 10 of 60 packets in that second: 16.7 %
     zero = [3000] * 20
     zero[10:13] = [0, 0, 0]
-    return pd.concat([
-        samples("CA1", 20, jitter_ms=jitter),
-        samples("CA2", 20, packets_lost=lost,
-                packets_lost_pct=[100 * x / (50 + x) for x in lost]),
-        samples("CA3", 20, bytes_received=zero),
-        samples("CA4", 20, rtt_ms=[100.0] * 19 + [450.0],
-                mos=[None] + [4.4] * 17 + [3.2, 3.0]),
-        samples("CA5", 10, start=T0 + pd.Timedelta(days=1), codec_name="pcmu"),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            samples("CA1", 20, jitter_ms=jitter),
+            samples(
+                "CA2", 20, packets_lost=lost, packets_lost_pct=[100 * x / (50 + x) for x in lost]
+            ),
+            samples("CA3", 20, bytes_received=zero),
+            samples("CA4", 20, rtt_ms=[100.0] * 19 + [450.0], mos=[None] + [4.4] * 17 + [3.2, 3.0]),
+            samples("CA5", 10, start=T0 + pd.Timedelta(days=1), codec_name="pcmu"),
+        ],
+        ignore_index=True,
+    )
 
 
 def test_per_call_values_by_hand(fleet_samples: pd.DataFrame) -> None:
@@ -69,8 +74,13 @@ def test_per_call_values_by_hand(fleet_samples: pd.DataFrame) -> None:
     assert out.loc["CA5", "codec_name"] == "pcmu"
     assert out.loc["CA1", "call_quality"] == "excellent"
     tags = out["tags"].to_dict()
-    assert tags == {"CA1": ["high_jitter"], "CA2": ["high_packet_loss"], "CA3": ["silence"],
-                    "CA4": ["high_latency", "low_mos"], "CA5": []}
+    assert tags == {
+        "CA1": ["high_jitter"],
+        "CA2": ["high_packet_loss"],
+        "CA3": ["silence"],
+        "CA4": ["high_latency", "low_mos"],
+        "CA5": [],
+    }
     assert out["warnings_raised"].isna().all()  # no warnings input
 
 
@@ -83,13 +93,20 @@ def test_two_zero_runs_are_not_silence() -> None:
 
 
 def test_warning_seconds_by_hand(fleet_samples: pd.DataFrame) -> None:
-    warnings = pd.DataFrame({
-        "call_sid": ["CA1", "CA1", "CA1", "CA4", "CA4"],
-        "name": ["high-jitter", "high-jitter", "low-mos", "ice-connectivity-lost",
-                 "ice-connectivity-lost"],
-        "event": ["raised", "cleared", "warning", "warning", "warning-cleared"],
-        "timestamp": [T0 + pd.Timedelta(seconds=s) for s in (9, 16, 15, 2, 5)],
-    })
+    warnings = pd.DataFrame(
+        {
+            "call_sid": ["CA1", "CA1", "CA1", "CA4", "CA4"],
+            "name": [
+                "high-jitter",
+                "high-jitter",
+                "low-mos",
+                "ice-connectivity-lost",
+                "ice-connectivity-lost",
+            ],
+            "event": ["raised", "cleared", "warning", "warning", "warning-cleared"],
+            "timestamp": [T0 + pd.Timedelta(seconds=s) for s in (9, 16, 15, 2, 5)],
+        }
+    )
     out = summary.calls(fleet_samples, warnings=warnings).set_index("call_sid")
     assert out.loc["CA1", "warnings_raised"] == 2
     # high-jitter 9 -> 16 (7 s); low-mos never cleared: 15 -> last sample at 19 (4 s).
@@ -117,17 +134,30 @@ def test_input_kinds_agree(fleet_samples: pd.DataFrame) -> None:
         pd.testing.assert_frame_equal(
             ref.drop(columns=["tags"]).sort_values("call_sid").reset_index(drop=True),
             other.drop(columns=["tags"]).sort_values("call_sid").reset_index(drop=True),
-            check_dtype=False)
+            check_dtype=False,
+        )
 
 
 def test_legs_without_samples_and_feedback(fleet_samples: pd.DataFrame) -> None:
-    legs = pd.DataFrame({"call_sid": ["CA1", "CA9"], "parent_call_sid": [None, "CA1"],
-                         "status": ["completed", "busy"], "direction": ["inbound",
-                                                                      "outbound-dial"],
-                         "start_time": [T0, T0], "end_time": [T0, T0], "duration_s": [20.0, 0.0]})
-    fb = pd.DataFrame({"call_sid": ["CA1", "CA4", "CA4"], "score": [5, 1, 2],
-                       "issue": [None, "choppy-audio", "audio-latency"],
-                       "received_at": [T0, T0, T0 + pd.Timedelta(seconds=1)]})
+    legs = pd.DataFrame(
+        {
+            "call_sid": ["CA1", "CA9"],
+            "parent_call_sid": [None, "CA1"],
+            "status": ["completed", "busy"],
+            "direction": ["inbound", "outbound-dial"],
+            "start_time": [T0, T0],
+            "end_time": [T0, T0],
+            "duration_s": [20.0, 0.0],
+        }
+    )
+    fb = pd.DataFrame(
+        {
+            "call_sid": ["CA1", "CA4", "CA4"],
+            "score": [5, 1, 2],
+            "issue": [None, "choppy-audio", "audio-latency"],
+            "received_at": [T0, T0, T0 + pd.Timedelta(seconds=1)],
+        }
+    )
     out = summary.calls(fleet_samples, legs, feedback=fb).set_index("call_sid")
     assert out.loc["CA9", "status"] == "busy"
     assert pd.isna(out.loc["CA9", "samples"])
