@@ -352,8 +352,10 @@ class FakeTwilio:
         return conf
 
     def populate(self, n_calls: int, *, end: datetime, span: timedelta, seed: int = 1) -> list[str]:
-        """``n_calls`` completed calls spread over ``[end - span, end)``; every 4th is a child
-        leg of the call before it. Returns their SIDs, newest first."""
+        """``n_calls`` completed calls, started and ended within ``[end - span, end)``.
+
+        Every 4th is a child leg of the call before it. Returns their SIDs, newest first.
+        """
         rng = random.Random(seed)
         step = span / max(n_calls, 1)
         for i in range(n_calls):
@@ -364,7 +366,7 @@ class FakeTwilio:
                 start,
                 parent=parent,
                 direction="outbound-dial" if parent else "outbound-api",
-                duration_s=rng.randint(5, 600),
+                duration_s=min(rng.randint(5, 600), max(1, int((end - start).total_seconds()) - 1)),
             )
         return [c["sid"] for c in self._sorted_calls()]
 
