@@ -71,7 +71,7 @@ class PullReport:
 
     ``records`` counts items received from Twilio; ``inserted``/``updated``/``duplicates``
     /``rejected`` what the store made of them; ``calls`` the calls asked for per-call
-    resources.
+    resources (the participants read, for conferences).
     """
 
     resource: str
@@ -110,7 +110,8 @@ class PullReport:
             f"{self.retries} retries"
         )
         if self.calls:
-            text += f"; {self.calls} calls asked"
+            what = "participants" if self.resource == "conferences" else "calls asked"
+            text += f"; {self.calls} {what}"
         if self.resumed:
             text += " (resumed an interrupted pull)"
         return text
