@@ -36,6 +36,8 @@ table.vi.kv th { color: var(--muted); font-weight: 500; }
 .badge.ok { background: #dcfce7; color: #166534; }
 .figure { margin: 8px 0 16px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+.cols { display: flex; gap: 48px; flex-wrap: wrap; }
+.cols .col { flex: 1 1 360px; }
 pre.tree { font-size: 13px; background: #f9fafb; padding: 8px 12px; border-radius: 6px; }
 """
 
@@ -150,6 +152,14 @@ class HtmlReport:
     def badges(self, labels: Sequence[str]) -> None:
         """Tags as badges."""
         self._parts.append(f"<p>{badges(labels)}</p>")
+
+    def columns(self, *sections: tuple[str, str]) -> None:
+        """Sections side by side: each ``(heading, markup made by this package)``."""
+        cells = "".join(
+            f"<div class='col'><h2>{html.escape(title)}</h2>{markup}</div>"
+            for title, markup in sections
+        )
+        self._parts.append(f"<div class='cols'>{cells}</div>")
 
     def raw(self, markup: str) -> None:
         """Trusted markup made by this package (never user text)."""

@@ -173,14 +173,11 @@ class CallReport:
                 format_value(self.leg.get(k)) for k in ("direction", "status", "start_time")
             ),
         )
-        doc.heading("Leg")
-        doc.key_values(self._leg_pairs())
-        doc.heading("Quality summary")
         if self.summary:
-            doc.badges(self.tags)
-            doc.key_values(self._summary_pairs())
+            quality = f"<p>{badges(self.tags)}</p>{key_value_table(self._summary_pairs())}"
         else:
-            doc.paragraph("No quality summary: the store has no samples for this call's legs.")
+            quality = "<p>No quality summary: the store has no samples for this call's legs.</p>"
+        doc.columns(("Leg", key_value_table(self._leg_pairs())), ("Quality summary", quality))
         doc.heading("Call tree")
         doc.raw(f"<pre class='tree'>{html.escape(self._tree_text())}</pre>")
         if not self.legs.empty and self.legs["start_time"].notna().any():
