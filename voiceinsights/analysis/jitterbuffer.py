@@ -9,6 +9,7 @@ VoIPmonitor reports MOS for fixed and adaptive buffers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,7 +39,8 @@ class JitterBufferResult:
     mode : str
         ``fixed`` or ``adaptive``.
     buffer_ms : float
-        Fixed buffer depth, or the mean playout delay target of the adaptive buffer (ms).
+        Fixed buffer depth, or for the adaptive buffer its mean playout offset above the
+        fastest packet's transit (ms).
     packets : int
         Distinct packets that arrived.
     expected : int
@@ -79,6 +81,21 @@ class JitterBufferResult:
     late: np.ndarray
 
 
+def _warm_ewma(x: FloatArray, alpha: float) -> FloatArray:
+    """Exponentially weighted mean ``y_i = a y_{i-1} + (1 - a) x_i`` with a warm start.
+
+    For the first ``1 / (1 - a)`` values (the filter's memory) it is the running mean of
+    the values so far, so the estimate is unbiased from the first packet instead of
+    creeping up from its first value; from there on it is the plain recursion.
+    """
+    k = min(x.size, math.ceil(1 / (1 - alpha)))
+    head = np.cumsum(x[:k]) / np.arange(1, k + 1)
+    if k == x.size:
+        return head
+    tail = lfilter([1 - alpha], [1, -alpha], x[k:], zi=[alpha * head[-1]])[0]
+    return np.concatenate((head, np.asarray(tail, dtype=np.float64)))
+
+
 def _adaptive_offsets(
     transit_s: FloatArray, media_s: FloatArray, adapt_every_s: float, alpha: float, beta: float
 ) -> FloatArray:
@@ -88,11 +105,12 @@ def _adaptive_offsets(
     (``d_i = a d_{i-1} + (1 - a) n_i``, ``v_i = a v_{i-1} + (1 - a) |d_i - n_i|``); the
     offset ``d + beta v`` is only re-targeted at the first packet of each
     ``adapt_every_s`` block of media time (the receiver stretches or shrinks playout
-    between talkspurts; with continuous audio we adapt once per block).
+    between talkspurts; with continuous audio we adapt once per block). Both estimates
+    start warm (:func:`_warm_ewma`).
     """
     n = transit_s
-    d = lfilter([1 - alpha], [1, -alpha], n, zi=[alpha * n[0]])[0]
-    v = lfilter([1 - alpha], [1, -alpha], np.abs(d - n), zi=[0.0])[0]
+    d = _warm_ewma(n, alpha)
+    v = _warm_ewma(np.abs(d - n), alpha)
     target = d + beta * v
     block = np.floor((media_s - media_s.min()) / adapt_every_s).astype(np.int64)
     # The first packet (in arrival order) of each block sets the block's offset from the
@@ -202,7 +220,7 @@ def simulate(
     r = float(_mos.r_factor(ta, eff_pct, codec, burst_r=burst_r))
     return JitterBufferResult(
         mode=mode,
-        buffer_ms=float((offset - transit[0]).mean() * 1000.0)
+        buffer_ms=float((offset - transit.min()).mean() * 1000.0)
         if mode == "adaptive"
         else float(buffer_ms),
         packets=int(first_idx.size),
