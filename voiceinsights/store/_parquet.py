@@ -13,6 +13,7 @@ Several writers may add files to one directory: readers de-duplicate on the natu
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import uuid
@@ -184,7 +185,11 @@ class ParquetStore(Reader):
         self._label = str(self.path)
         self._files: dict[str, list[str]] = {}
         self._conn = duckdb.connect(":memory:")
-        self._conn.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+        self._conn.execute("SET TimeZone = 'UTC'")
+        # In Jupyter, DuckDB refuses any progress-bar setting unless ipywidgets is
+        # installed (and leaves the bar off there): that must not break open().
+        with contextlib.suppress(duckdb.InvalidInputException):
+            self._conn.execute("SET enable_progress_bar = false")
         self.refresh()
 
     def __repr__(self) -> str:

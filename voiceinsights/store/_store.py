@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -70,7 +71,11 @@ class Store(Reader):
         self._lock = threading.RLock()
         self._conn = _connect(self.path, read_only)
         try:
-            self._conn.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+            self._conn.execute("SET TimeZone = 'UTC'")
+            # In Jupyter, DuckDB refuses any progress-bar setting unless ipywidgets is
+            # installed (and leaves the bar off there): that must not break open().
+            with contextlib.suppress(duckdb.InvalidInputException):
+                self._conn.execute("SET enable_progress_bar = false")
             if read_only:
                 version = current_version(self._conn)
                 if version == 0:
