@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ from voiceinsights.probe._report import SOURCE, ProbeReport
 from voiceinsights.probe._rtp import ArrivalRecorder
 from voiceinsights.probe._signal import ReceivedAudio, audio_level, signal_track, speech_like
 from voiceinsights.probe._stats import StatsPoller
+
+log = logging.getLogger("voiceinsights.probe")
 
 __all__ = ["CLOCK_RATES", "CODECS", "run", "run_async", "store_report"]
 
@@ -369,6 +372,7 @@ async def run_async(
     except ConfigError:
         raise
     except Exception as exc:  # anything unexpected is still a stored, named failure
+        log.debug("probe %s failed unexpectedly", report.run_id, exc_info=True)
         report.fail(call.phase, f"{type(exc).__name__}: {exc}")
     finally:
         await call.close(hard_end - loop.time())
