@@ -13,9 +13,10 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from bench._result import Result
-from voiceinsights.analysis import mos, summary
+from voiceinsights.analysis import mos, summary, warnings
 
 
 def _best(fn: Callable[[], Any], repeat: int) -> float:
@@ -181,7 +182,80 @@ def _summary_results(n: int) -> list[Result]:
     ]
 
 
+def _warning_frames(n: int, per_call: int) -> tuple[pd.DataFrame, list[list[dict[str, Any]]]]:
+    """Samples with impairment episodes; and the first calls as SDK sample dicts."""
+    rng = np.random.default_rng(5)
+    calls = n // per_call
+    i = np.arange(calls * per_call)
+    call = i // per_call
+    pos = i % per_call
+    bad = (rng.random(calls) < 0.4)[call] & ((pos // 40) % 3 == 1)
+    rtt = np.where(bad & (rng.random(i.size) < 0.5), 600.0, rng.uniform(20, 200, i.size))
+    jitter = np.where(bad & (rng.random(i.size) < 0.5), 50.0, rng.uniform(0, 20, i.size))
+    loss = np.where(bad & (rng.random(i.size) < 0.5), 8.0, 0.0)
+    mos_v = mos.twilio_sdk(rtt, jitter, loss)
+    mos_v[pos == 0] = np.nan
+    brx = np.where(bad & (rng.random(i.size) < 0.3), 0, 3000)
+    t_ms = 1_767_225_600_000 + call * 10_000_000 + pos * 1000
+    frame = pd.DataFrame(
+        {
+            "call_sid": call,
+            "timestamp": pd.to_datetime(t_ms, unit="ms", utc=True),
+            "rtt_ms": rtt,
+            "jitter_ms": jitter,
+            "packets_lost_pct": loss,
+            "mos": mos_v,
+            "bytes_received": brx,
+            "bytes_sent": 3000,
+        }
+    )
+    dicts: list[list[dict[str, Any]]] = []
+    for c in range(min(calls, 200)):
+        sl = slice(c * per_call, (c + 1) * per_call)
+        dicts.append(
+            [
+                {
+                    "timestamp": int(t),
+                    "rtt": float(a),
+                    "jitter": float(b),
+                    "packetsLostFraction": float(lo),
+                    "mos": None if np.isnan(m) else float(m),
+                    "bytesReceived": int(x),
+                    "bytesSent": 3000,
+                }
+                for t, a, b, lo, m, x in zip(
+                    t_ms[sl], rtt[sl], jitter[sl], loss[sl], mos_v[sl], brx[sl], strict=True
+                )
+            ]
+        )
+    return frame, dicts
+
+
+def _warnings_result(n: int) -> Result:
+    from voiceinsights.fixtures import emulate_warnings
+
+    per_call = 300
+    frame, dicts = _warning_frames(n, per_call)
+    t_vec = _best(lambda: warnings.detect(frame), 2)
+    loop_rows = sum(len(d) for d in dicts)
+    t_loop = _best(lambda: [emulate_warnings(d) for d in dicts], 1) / loop_rows * len(frame)
+    n_events = int((~warnings.detect(frame)["approximate"]).sum())
+    return Result(
+        f"warnings.detect over {len(frame):,} samples",
+        len(frame) / t_vec,
+        "samples/s",
+        baseline=len(frame) / t_loop,
+        baseline_name=f"online SDK-monitor emulation in Python (timed on {loop_rows:,})",
+        higher_is_better=True,
+        notes={"speedup": t_loop / t_vec, "events": float(n_events)},
+    )
+
+
 def run(short: bool) -> list[Result]:
     n = 200_000 if short else 10_000_000
     loop_n = 50_000 if short else 300_000
-    return [*_mos_results(n, loop_n), *_summary_results(n)]
+    return [
+        *_mos_results(n, loop_n),
+        _warnings_result(60_000 if short else 1_200_000),
+        *_summary_results(n),
+    ]

@@ -155,12 +155,21 @@ def _window_sum(x: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:
 
     Added oldest first, like the SDK's ``reduce``, so means agree with it to the last bit.
     """
-    idx = np.arange(x.size)
-    out = np.zeros(x.size, dtype=np.float64)
-    for k in range(window - 1, -1, -1):
-        src = idx - k
-        ok = src >= start
-        out = out + np.where(ok, x[np.maximum(src, 0)], 0.0)
+    n = x.size
+    idx = np.arange(n)
+    out = np.zeros(n, dtype=np.float64)
+    for k in range(min(window, n) - 1, -1, -1):
+        ok = idx[k:] - k >= start[k:]
+        out[k:] += np.where(ok, x[: n - k], 0.0)
+    return out
+
+
+def _window_count(flag: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:
+    """Number of True values of ``flag`` in each row's window (exact integer prefix sums)."""
+    prefix = np.concatenate(([0], np.cumsum(flag, dtype=np.int64)))
+    idx = np.arange(flag.size)
+    lo = np.maximum(idx + 1 - window, start)
+    out: np.ndarray = prefix[idx + 1] - prefix[lo]
     return out
 
 
@@ -169,14 +178,14 @@ def _conditions(rule: Rule, values: np.ndarray, start: np.ndarray) -> tuple[np.n
     idx = np.arange(values.size)
     n_in_window = np.minimum(idx - start + 1, rule.window)
     null = np.isnan(values)
-    has_null = _window_sum(null.astype(np.float64), start, rule.window) > 0
+    has_null = _window_count(null, start, rule.window) > 0
     usable = ~has_null
     if rule.full_window:
         usable &= n_in_window >= rule.window
     v = np.where(null, 0.0, values)
     if rule.kind in ("max", "min"):
         crossed = v > rule.threshold if rule.kind == "max" else v < rule.threshold
-        count = _window_sum(crossed.astype(np.float64), start, rule.window)
+        count = _window_count(crossed, start, rule.window)
         return usable & (count >= rule.raise_count), usable & (count <= rule.clear_count)
     total = _window_sum(v, start, rule.window)
     mean = total / n_in_window
@@ -259,7 +268,7 @@ def detect(
     start = np.maximum.accumulate(np.where(new_call, np.arange(len(df)), 0))
     ts = pd.to_datetime(df["timestamp"], utc=True)
     t_s = (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-    call_bounds = [*np.flatnonzero(new_call).tolist(), len(df)]
+    call_bounds = np.append(np.flatnonzero(new_call), len(df))
     rows: list[tuple[int, int, str, Rule]] = []
     for order, rule in enumerate(thresholds):
         if rule.column not in df.columns:
@@ -274,7 +283,7 @@ def detect(
         clear_all = np.flatnonzero(can_clear)
         # Only calls with a raise condition can produce events.
         for call_start in np.unique(start[raise_all]).tolist():
-            call_end = call_bounds[int(np.searchsorted(call_bounds, call_start, side="right"))]
+            call_end = int(call_bounds[np.searchsorted(call_bounds, call_start, side="right")])
             r_idx = raise_all[
                 np.searchsorted(raise_all, call_start) : np.searchsorted(raise_all, call_end)
             ]
@@ -284,25 +293,29 @@ def detect(
             for i, event in _state_machine(r_idx, c_idx, t_s, min_clear_s):
                 rows.append((i, order, event, rule))
     rows.sort(key=lambda x: (x[0], x[1], x[2] != "raised"))
-    records = []
-    for i, _, event, rule in rows:
-        lo = max(int(start[i]), i + 1 - rule.window)
-        window = df[rule.column].iloc[lo : i + 1].tolist()
-        records.append(
-            (
-                call[i],
-                ts.iloc[i],
-                rule.name,
-                event,
-                rule.kind,
-                float(rule.threshold),
-                window,
-                rule.approximate,
-            )
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols}).astype(
+            {"approximate": bool}
         )
-    out = pd.DataFrame.from_records(records, columns=out_cols)
-    if out.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
+    # Build the output column by column: per-event pandas indexing would dominate.
+    raw = {col: df[col].to_numpy(dtype=object) for col in {r[3].column for r in rows}}
+    idx = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    windows = []
+    for i, _, _, rule in rows:
+        lo = max(int(start[i]), i + 1 - rule.window)
+        windows.append(raw[rule.column][lo : i + 1].tolist())
+    out = pd.DataFrame(
+        {
+            "call_sid": call[idx],
+            "timestamp": ts.iloc[idx].reset_index(drop=True),
+            "name": [r[3].name for r in rows],
+            "event": [r[2] for r in rows],
+            "threshold_name": [r[3].kind for r in rows],
+            "threshold_value": [float(r[3].threshold) for r in rows],
+            "values": windows,
+            "approximate": [r[3].approximate for r in rows],
+        }
+    )
     out["approximate"] = out["approximate"].astype(bool)
     return out
 
