@@ -151,6 +151,8 @@ class Collector:
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
         """Claim a spool, replay the spools of dead processes, start the writer."""
+        import voiceinsights.models  # noqa: F401 - load the wire models now, not on a request
+
         self.config.parquet_dir.mkdir(parents=True, exist_ok=True)
         writer_box: list[SegmentWriter] = []
         self.spool = Spool(self.config.spool_root, on_commit=lambda n: writer_box[0].notify(n))

@@ -118,13 +118,13 @@ def validate_form_signature(
     """
     if not signature:
         raise SignatureError("missing X-Twilio-Signature header")
-    ok = False
     for variant in get_url_variants(url):
         for token in auth_tokens:
-            # Evaluate every candidate: no early exit that would leak which one matched.
-            ok |= _matches(compute_signature(variant, params, token), signature)
-    if not ok:
-        raise SignatureError("X-Twilio-Signature does not match the request")
+            # Each comparison is constant-time; stopping at a match only reveals which URL
+            # variant or token (old or new) matched, which is no secret.
+            if _matches(compute_signature(variant, params, token), signature):
+                return
+    raise SignatureError("X-Twilio-Signature does not match the request")
 
 
 def validate_body_signature(
