@@ -5,8 +5,9 @@
   same run: a bare aiortc pair in one process (direct SDP exchange, no HTTP, no echo):
   offer to first received RTP packet.
 * **CPU**: CPU seconds per second of probe audio, caller process and echo process
-  (from ``/proc``), beside the same-run bare aiortc pair (both peers in one process,
-  decoding and encoding, as aiortc's own media path costs).
+  (from ``/proc``), beside the same-run bare aiortc pair (both peers in one process, one
+  audio stream encoded by one peer and decoded by the other: aiortc's own media cost).
+  The caller's figure includes its post-call analysis (arrival decoding, correlation).
 * **Capacity**: concurrent probes against one echo server (1, 2, 4, 8, 12, 16; short:
   1, 2, 4) placed from one caller process; the figure is the largest count at which every
   probe completed with under 1 % loss in both directions. Callers and the echo share the
@@ -158,7 +159,7 @@ def run(short: bool) -> list[Result]:
                 caller,
                 "CPU s/s",
                 baseline=bare_cpu,
-                baseline_name="bare aiortc pair (both peers)",
+                baseline_name="bare aiortc pair, one stream",
                 notes={"echo_server_cpu_s_per_s": server, "duration_s": cpu_duration},
             )
         )
