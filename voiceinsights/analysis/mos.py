@@ -160,10 +160,6 @@ G107_DEFAULTS: Final[dict[str, float]] = {
 }
 
 
-def _log10(x: Any) -> Any:
-    return np.log10(x)
-
-
 def impairments(
     delay_ms: ArrayLike = 0.0,
     loss_pct: ArrayLike = 0.0,
@@ -237,13 +233,19 @@ def impairments(
     ror = -1.5 * (no - rlr)
     idle = (ror - rle) / 2 + math.sqrt((ror - rle) ** 2 / 4 + 169)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = _log10(ta / 100) / math.log10(2)
-        idd = np.where(
-            ta > 100,
-            25 * ((1 + x**6) ** (1 / 6) - 3 * (1 + (x / 3) ** 6) ** (1 / 6) + 2),
-            0.0,
-        )
-        idd = np.where(np.isnan(ta), np.nan, idd)
+        # Idd = 25 {(1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2}, X = log2(Ta / 100),
+        # evaluated only where Ta > 100 ms (y^(1/6) as cbrt(sqrt(y)): same value, faster).
+        idd = np.where(np.isnan(ta), np.nan, 0.0)
+        far = ta > 100
+        if far.any():
+            x = np.log2(ta[far] / 100) if ta.ndim else np.log2(ta / 100)
+            x2 = x * x
+            x6 = x2 * x2 * x2
+            term = np.cbrt(np.sqrt(1 + x6)) - 3 * np.cbrt(np.sqrt(1 + x6 / 729)) + 2
+            if ta.ndim:
+                idd[far] = 25 * term
+            else:
+                idd = 25 * term
 
         # Effective equipment impairment from packet loss (G.107 7.5).
         ie_eff = ie_v + (95 - ie_v) * ppl / (ppl / burst + bpl_v)
