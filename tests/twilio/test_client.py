@@ -155,14 +155,14 @@ def test_500_forever_raises_api_error(client: Client, fake: FakeTwilio) -> None:
 
 
 def test_timeout_is_retried(base: str, fake: FakeTwilio) -> None:
-    fake.faults.append(Fault("/Summary", delay_s=3.0, times=1))
+    fake.faults.append(Fault("/Summary", delay_s=1.5, times=1))
     with Client(CREDS, api_base=base, insights_base=base, timeout_s=0.5, retry=FAST_RETRY) as c:
         assert c.get_call_summary(sid("CA", 3))["call_sid"] == sid("CA", 3)
         assert c.stats.transport_errors == 1
 
 
 def test_timeout_forever_raises(base: str, fake: FakeTwilio) -> None:
-    fake.faults.append(Fault("/Summary", delay_s=3.0, times=None))
+    fake.faults.append(Fault("/Summary", delay_s=1.5, times=None))
     retry = RetryPolicy(max_retries=1, backoff_base_s=0.01)
     c = Client(CREDS, api_base=base, insights_base=base, timeout_s=0.3, retry=retry)
     with c, pytest.raises(TwilioAPIError, match="timed out after 2 attempt"):
