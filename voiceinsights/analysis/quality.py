@@ -55,7 +55,8 @@ def call_quality(mos_avg: ArrayLike) -> Any:
     -------
     str, None, numpy.ndarray of object or pandas.Series
         One of ``excellent, great, good, fair, degraded`` (see the module docstring for the
-        exact boundaries); ``None`` where the MOS is NaN or missing.
+        exact boundaries); ``None`` where the MOS is NaN or missing (a missing value of
+        pandas' string dtype in a Series).
 
     Examples
     --------
