@@ -13,6 +13,7 @@ two paths to that).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -98,6 +99,9 @@ def _clean_line_regex() -> str:
     return f"{_WS}{envelope}{_WS}"
 
 
+_RECEIVED_AT = "TRY_CAST(f_received_at AS TIMESTAMPTZ)"
+
+
 def _build_sample_sql() -> str:
     """SQL mapping clean ``sample`` lines to ``samples`` rows.
 
@@ -163,7 +167,7 @@ def _build_sample_sql() -> str:
     flat_fields = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
     cols = {name: f'"{name}"' for name in fields}
     cols["timestamp"] = "epoch_ms(f_timestamp)::TIMESTAMPTZ"
-    cols["received_at"] = "TRY_CAST(f_received_at AS TIMESTAMPTZ)"
+    cols["received_at"] = _RECEIVED_AT
     cols["ingest_source"] = "$source"
     cols["extra"] = "NULL"
     table = get_table("samples")
@@ -245,20 +249,25 @@ def lines_table(first_line: int, block: bytes) -> tuple[pa.Table, list[tuple[int
 
 
 def map_samples(
-    conn: duckdb.DuckDBPyConnection, lines: pa.Table, source: str
+    conn: duckdb.DuckDBPyConnection,
+    lines: pa.Table,
+    source: str,
+    now: dt.datetime | None = None,
 ) -> tuple[duckdb.DuckDBPyRelation, list[tuple[int, str]]]:
     """Map a block: a relation of the ``samples`` rows done in SQL, and leftover lines.
 
     Leftovers are ``(line, text)`` for :func:`voiceinsights.models.parse_record` (blank
-    lines are dropped).
+    lines are dropped). ``now`` fills ``received_at`` where the envelope has none.
     """
     name = "_vi_lines"
+    sql = SAMPLE_SQL.replace("$lines", name).replace("$source", "$1")
+    if now is not None:
+        sql = sql.replace(_RECEIVED_AT, f"coalesce({_RECEIVED_AT}, $2)")
     conn.register(name, lines)
     try:
         conn.execute(
-            "CREATE OR REPLACE TEMP TABLE _vi_mapped AS "
-            + SAMPLE_SQL.replace("$lines", name).replace("$source", "$1"),
-            [source],
+            "CREATE OR REPLACE TEMP TABLE _vi_mapped AS " + sql,
+            [source] if now is None else [source, now],
         )
     finally:
         conn.unregister(name)

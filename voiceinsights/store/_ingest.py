@@ -9,6 +9,7 @@ import io
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -270,7 +271,6 @@ def _ingest_jsonl(
 ) -> None:
     """JSON Lines through the bulk path: SDK samples in SQL, other lines per record."""
     conn = store.connection
-    # One transaction per file: large appends are then written once, straight to the file.
     conn.execute("BEGIN TRANSACTION")
     try:
         _jsonl_blocks(store, path, report, kind, fh, task)
@@ -308,12 +308,12 @@ def _jsonl_blocks(
                     )
                 )
             if bulk:
-                rel, leftovers = map_samples(conn, lines, source)
-                n = _count(conn, "SELECT count(*) FROM _vi_mapped WHERE ok")
-                if n:
-                    report.kind("sdk-sample").records += n
-                    filled = _with_now(conn, rel, writer.now)
-                    _write_tx(conn, samples, filled, report, "sdk-sample", in_tx=True)
+                rel, leftovers = map_samples(conn, lines, source, writer.now)
+                result = write_arrow(conn, samples, rel)
+                report.add_write(result, "sdk-sample")
+                report.kind("sdk-sample").records += (
+                    result.inserted + result.duplicates + result.updated
+                )
                 conn.execute("DROP TABLE IF EXISTS _vi_mapped")
                 todo: Iterator[tuple[int, str]] = iter(leftovers)
             else:
@@ -344,23 +344,12 @@ def _jsonl_blocks(
                 _handle(writer, line, record, kind=kind, received_at=None)
             if task is not None:
                 task.advance(len(block))
+            # Commit block by block: the transaction's local storage would otherwise grow
+            # with the file (re-ingesting after an interruption adds only what is missing).
+            writer.flush()
+            conn.execute("COMMIT")
+            conn.execute("BEGIN TRANSACTION")
     writer.flush()
-
-
-def _with_now(
-    conn: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, now: dt.datetime
-) -> duckdb.DuckDBPyRelation:
-    rel.create_view("_vi_fill", replace=True)
-    cols = ", ".join(
-        "coalesce(received_at, $now) AS received_at" if c == "received_at" else f'"{c}"'
-        for c in get_table("samples").column_names
-    )
-    return conn.sql(f"SELECT {cols} FROM _vi_fill", params={"now": now})
-
-
-def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = conn.execute(sql).fetchall()[0]
-    return int(row[0]) if row else 0
 
 
 def _ingest_csv(store: Store, path: Path, report: IngestReport, kind: str | None) -> None:
@@ -460,6 +449,36 @@ def ingest_paths(
             raise IngestError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
     files = collect_files(list(paths))
     report = IngestReport()
+    if store.path == ":memory:":  # nowhere to spill: the data lives in memory anyway
+        _ingest_files(store, files, report, kind, progress)
+    else:
+        with _memory_limit(store.connection, INGEST_MEMORY_LIMIT):
+            _ingest_files(store, files, report, kind, progress)
+    return report
+
+
+#: DuckDB's memory limit while ingesting: beyond it DuckDB evicts and spills, so the peak
+#: memory of an ingest does not grow with the size of the input or of the store.
+INGEST_MEMORY_LIMIT = "512MB"
+
+
+@contextmanager
+def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    previous = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    conn.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"SET memory_limit = '{str(previous).replace(chr(39), '')}'")
+
+
+def _ingest_files(
+    store: Store,
+    files: list[Path],
+    report: IngestReport,
+    kind: str | None,
+    progress: bool | None,
+) -> None:
     total = sum(f.stat().st_size for f in files)
     with _progress_bar(total, progress) as task:
         for f in files:
@@ -486,7 +505,6 @@ def ingest_paths(
                 report.reject(Rejection(str(f), None, None, None, f"cannot read file: {exc}"))
             task.advance(f.stat().st_size)
     _store_rejections(store, report)
-    return report
 
 
 def _progress_bar(total: int, enabled: bool | None) -> Any:
