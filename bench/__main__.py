@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 
 # Benchmark modules in bench/, in the order they run.
-BENCHMARKS = ["ingest", "analysis", "collector", "pull", "probe", "models"]
+BENCHMARKS = ["ingest", "analysis", "collector", "pull", "probe", "models", "show"]
 
 
 def main() -> int:

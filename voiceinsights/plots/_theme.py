@@ -23,6 +23,8 @@ __all__ = [
     "STATUS_COLORS",
     "TEMPLATE_NAME",
     "WARNING_COLORS",
+    "add_shapes",
+    "axis_ids",
     "color_for",
     "new_figure",
     "new_subplots",
@@ -178,18 +180,37 @@ def new_subplots(
     return fig
 
 
+def axis_ids(row: int) -> tuple[str, str]:
+    """Plotly's x and y axis ids of subplot ``row`` in a one-column grid (``x``, ``x2``...)."""
+    suffix = "" if row <= 1 else str(row)
+    return f"x{suffix}", f"y{suffix}"
+
+
+def add_shapes(fig: go.Figure, shapes: Sequence[dict[str, Any]]) -> None:
+    """Append layout shapes in one update (``add_shape`` per shape is slow on subplots)."""
+    if shapes:
+        fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
+
+
 def shade_mos_bands(fig: go.Figure, *, row: int | None = None, col: int | None = None) -> None:
     """Shade the call-quality bands behind a MOS axis (faint, below the traces)."""
-    kwargs: dict[str, Any] = {}
-    if row is not None:
-        kwargs = {"row": row, "col": col or 1}
-    for label, lo, hi in MOS_BANDS:
-        fig.add_hrect(
-            y0=lo,
-            y1=hi,
-            fillcolor=BAND_COLORS[label],
-            opacity=0.07,
-            line_width=0,
-            layer="below",
-            **kwargs,
-        )
+    x, y = axis_ids(row or 1)
+    add_shapes(
+        fig,
+        [
+            {
+                "type": "rect",
+                "xref": f"{x} domain",
+                "yref": y,
+                "x0": 0,
+                "x1": 1,
+                "y0": lo,
+                "y1": hi,
+                "fillcolor": BAND_COLORS[label],
+                "opacity": 0.07,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+            for label, lo, hi in MOS_BANDS
+        ],
+    )

@@ -11,6 +11,8 @@ from voiceinsights.plots._frames import as_frame, require, to_utc_naive, warning
 from voiceinsights.plots._theme import (
     METRIC_COLORS,
     WARNING_COLORS,
+    add_shapes,
+    axis_ids,
     color_for,
     new_subplots,
     shade_mos_bands,
@@ -133,6 +135,7 @@ def call_timeline(
 
     end = pd.Timestamp(times.max()) if len(times) else None
     spans = warning_spans(warn, end=end)
+    shapes: list[dict[str, Any]] = []
     for name in dict.fromkeys(spans["name"]):
         color = WARNING_COLORS.get(str(name), color_for(name))
         for start, stop in spans.loc[spans["name"] == name, ["start", "end"]].itertuples(
@@ -140,10 +143,24 @@ def call_timeline(
         ):
             if stop <= start:  # a one-instant warning still shows: widen to one second
                 stop = start + pd.Timedelta(seconds=1)
-            fig.add_vrect(
-                x0=start, x1=stop, fillcolor=color, opacity=0.12, line_width=0, row="all", col=1
-            )
-        # vrects have no legend entry: a square marker stands in for each warning name.
+            for row in range(1, len(SERIES) + 1):
+                x, y = axis_ids(row)
+                shapes.append(
+                    {
+                        "type": "rect",
+                        "xref": x,
+                        "yref": f"{y} domain",
+                        "x0": start,
+                        "x1": stop,
+                        "y0": 0,
+                        "y1": 1,
+                        "fillcolor": color,
+                        "opacity": 0.12,
+                        "line": {"width": 0},
+                        "layer": "below",
+                    }
+                )
+        # Shapes have no legend entry: a square marker stands in for each warning name.
         fig.add_trace(
             go.Scatter(
                 x=[None],
@@ -157,32 +174,40 @@ def call_timeline(
             col=1,
         )
 
+    annotations: list[dict[str, Any]] = []
     if not ev.empty:
         ev = ev.assign(_t=to_utc_naive(ev["timestamp"]).to_numpy()).dropna(subset=["_t"])
         ev = ev[ev["call_status"].isin(list(MILESTONES))].sort_values("_t")
         first = ev.groupby("call_status", sort=False)["_t"].min().sort_values()
         for i, (status, t) in enumerate(first.items()):
-            fig.add_shape(
-                type="line",
-                x0=t,
-                x1=t,
-                xref="x",
-                yref="paper",
-                y0=0,
-                y1=1,
-                line={"color": "#374151", "width": 1, "dash": "dot"},
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": t,
+                    "x1": t,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#374151", "width": 1, "dash": "dot"},
+                }
             )
-            fig.add_annotation(
-                x=t,
-                xref="x",
-                y=1.0 + 0.03 * (i % 2),
-                yref="paper",
-                text=MILESTONES[str(status)],
-                showarrow=False,
-                yanchor="bottom",
-                font={"size": 11, "color": "#374151"},
-                bgcolor="rgba(255,255,255,0.85)",
+            annotations.append(
+                {
+                    "x": t,
+                    "xref": "x",
+                    "y": 1.0 + 0.03 * (i % 2),
+                    "yref": "paper",
+                    "text": MILESTONES[str(status)],
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                    "font": {"size": 11, "color": "#374151"},
+                    "bgcolor": "rgba(255,255,255,0.85)",
+                }
             )
+    add_shapes(fig, shapes)
+    if annotations:
+        fig.update_layout(annotations=[*fig.layout.annotations, *annotations])
 
     fig.update_xaxes(title_text="time (UTC)", row=len(SERIES), col=1)
     fig.update_layout(
