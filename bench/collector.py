@@ -13,7 +13,8 @@ same form POSTs. Goal: at least half its throughput.
 With a fixed number of connections a durable service is bounded by the disk's flush
 latency (32 connections / (about two fdatasyncs) per answer), so the run also reports the
 disk's append+fdatasync latency measured just before: on a disk shared with other busy
-processes it varies by ten times, and the ratio with it.
+processes it varies by ten times, and the ratio with it. When the CPU is the limit (a
+loaded machine), the ratio follows the servers' CPU time per request, also reported.
 """
 
 from __future__ import annotations
@@ -170,6 +171,12 @@ def _fdatasync_ms(directory: Path, n: int = 100) -> tuple[float, float]:
     return times[n // 2], times[(n * 9) // 10]
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -227,7 +234,9 @@ def run(short: bool) -> list[Result]:
         )
         try:
             _wait_up(f"http://127.0.0.1:{bare_port}{PATH}", bare, "POST")
+            cpu0 = _cpu_s(bare.pid)
             base = _wrk(wrk, bare_port, seconds, script, data)
+            bare_cpu_us = (_cpu_s(bare.pid) - cpu0) / max(base["requests"], 1) * 1e6
         finally:
             _stop(bare)
 
@@ -251,7 +260,10 @@ def run(short: bool) -> list[Result]:
         )
         try:
             _wait_up(f"http://127.0.0.1:{port}/healthz", proc)
+            cpu0 = _cpu_s(proc.pid)
             ours = _wrk(wrk, port, seconds, script, data)
+            time.sleep(1.5)  # the writer's share of the work lands within a flush interval
+            cpu_us = (_cpu_s(proc.pid) - cpu0) / max(ours["requests"], 1) * 1e6
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         finally:
             _stop(proc)
@@ -280,6 +292,8 @@ def run(short: bool) -> list[Result]:
                 "lost": max(0, expect - stored),
                 "non2xx": int(ours["non2xx"]),
                 "socket_errors": int(ours["socket_errors"]),
+                "cpu_us_per_req": round(cpu_us),
+                "bare_cpu_us_per_req": round(bare_cpu_us),
                 "fdatasync_p50_ms": round(sync_p50, 2),
                 "fdatasync_p90_ms": round(sync_p90, 2),
                 "requests_per_fdatasync": round(acked / commits, 1) if commits else 0.0,
