@@ -169,7 +169,8 @@ def test_accessors_return_schema_columns_with_utc_timestamps(db_path: Path) -> N
         store.write_rows("samples", [{"call_sid": "CA1", "timestamp": T0}])
         for name in ("calls", "events", "samples", "warnings", "feedback", "probes",
                      "probe_samples", "conference_events", "recordings", "summaries",
-                     "insights_events", "insights_metrics", "rejected"):  # fmt: skip
+                     "insights_events", "insights_metrics", "rejected", "conferences",
+                     "participants", "rest_calls", "cloudevents"):  # fmt: skip
             df = getattr(store, name)()
             assert isinstance(df, pd.DataFrame)
         samples = store.samples()

@@ -177,6 +177,18 @@ class Reader:
         """Voice Insights call metrics (``insights_metrics``)."""
         return self._select(get_table("insights_metrics"), [("call_sid", "=", call_sid)])
 
+    def conferences(self, conference_sid: str | None = None) -> pd.DataFrame:
+        """Voice Insights conference summaries (``insights_conferences``)."""
+        return self._select(
+            get_table("insights_conferences"), [("conference_sid", "=", conference_sid)]
+        )
+
+    def participants(self, conference_sid: str | None = None) -> pd.DataFrame:
+        """Voice Insights conference participant summaries (``insights_participants``)."""
+        return self._select(
+            get_table("insights_participants"), [("conference_sid", "=", conference_sid)]
+        )
+
     def cloudevents(self) -> pd.DataFrame:
         """Log of Event Streams CloudEvents received (``cloudevents``)."""
         return self._select(get_table("cloudevents"))
