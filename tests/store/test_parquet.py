@@ -11,9 +11,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import voiceinsights as vi
 from tests.store.strategies import rows
+from tests.store.test_bulk import envelopes
 from voiceinsights import ReadOnlyStoreError
 from voiceinsights.schema import get_table
 from voiceinsights.store import write_segment
@@ -163,3 +165,31 @@ def test_compact_from_folds_segments_idempotently(tmp_path: Path, db_path: Path)
 def test_open_parquet_needs_a_directory(tmp_path: Path) -> None:
     with pytest.raises(vi.StoreError, match="not a directory"):
         vi.open_parquet(tmp_path / "nope")
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(envelopes(), min_size=1, max_size=10))
+def test_model_rows_survive_store_parquet_store(records: list[dict[str, Any]]) -> None:
+    """Wire model -> store -> Parquet -> store keeps every value, extras included."""
+    from voiceinsights.models import parse_record
+
+    expected: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for record in records:
+        try:
+            rows = parse_record(record, source="wire", received_at=T0)
+        except vi.ValidationError:
+            continue
+        for table, row in rows:
+            if table == "samples":
+                expected.setdefault((row["call_sid"], row["timestamp"]), row)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with vi.open(root / "a.duckdb") as a:
+            a.write_rows("samples", list(expected.values()))
+            a.export_parquet(root / "pq")
+        with vi.open(root / "b.duckdb") as b:
+            b.compact_from(root / "pq")
+            got = b.relation("samples").to_arrow_table().to_pylist()
+    assert len(got) == len(expected)
+    for row in got:
+        assert row == expected[(row["call_sid"], row["timestamp"])]
