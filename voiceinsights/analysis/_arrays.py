@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["ArrayLike", "FloatArray", "as_float_array", "wrap_like"]
+__all__ = ["CHUNK", "ArrayLike", "FloatArray", "as_float_array", "chunked", "wrap_like"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 #: What the vectorised functions accept: a number, a sequence, a numpy array or a Series.
@@ -45,3 +46,25 @@ def wrap_like(result: np.ndarray[Any, Any], *inputs: Any, name: str | None = Non
     if all(np.ndim(v) == 0 and not isinstance(v, np.ndarray) for v in inputs):
         return np.asarray(result).item()
     return result
+
+
+#: Elements per chunk in :func:`chunked`: the temporaries of a chunk stay in CPU cache.
+CHUNK = 1 << 15
+
+
+def chunked(kernel: Callable[..., FloatArray], *arrays: FloatArray) -> FloatArray:
+    """``kernel(*arrays)`` (broadcast) evaluated in chunks of :data:`CHUNK` elements.
+
+    Element-wise kernels build several temporaries; over millions of rows they stream
+    through main memory, in chunks they stay in cache. Small or multi-dimensional inputs
+    are passed whole.
+    """
+    parts = np.broadcast_arrays(*arrays)
+    shape = parts[0].shape
+    if len(shape) != 1 or shape[0] <= CHUNK:
+        return np.asarray(kernel(*parts), dtype=np.float64)
+    out = np.empty(shape, dtype=np.float64)
+    for lo in range(0, shape[0], CHUNK):
+        hi = lo + CHUNK
+        out[lo:hi] = kernel(*(p[lo:hi] for p in parts))
+    return out

@@ -22,7 +22,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from voiceinsights.analysis._arrays import ArrayLike, FloatArray, as_float_array, wrap_like
+from voiceinsights.analysis._arrays import (
+    ArrayLike,
+    FloatArray,
+    as_float_array,
+    chunked,
+    wrap_like,
+)
 
 __all__ = [
     "CODECS",
@@ -36,6 +42,26 @@ __all__ = [
     "r_to_mos",
     "twilio_sdk",
 ]
+
+
+def _sdk_kernel(rtt: FloatArray, jit: FloatArray, loss: FloatArray) -> FloatArray:
+    valid = (
+        np.isfinite(rtt)
+        & np.isfinite(jit)
+        & np.isfinite(loss)
+        & (rtt >= 0)
+        & (jit >= 0)
+        & (loss >= 0)
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        el = rtt + jit * 2 + 10
+        r: FloatArray = np.where(
+            el < 160, 94.768 - el / 40, np.where(el < 1000, 94.768 - (el - 120) / 10, 0.0)
+        )
+        r = np.where(loss <= r / 2.5, np.maximum(r - loss * 2.5, 6.52), 0.0)
+        mos = 1 + 0.035 * r + (0.000007 * r) * (r - 60) * (100 - r)
+    out: FloatArray = np.where(valid, mos, np.nan)
+    return out
 
 
 def twilio_sdk(rtt_ms: ArrayLike, jitter_ms: ArrayLike, loss_pct: ArrayLike) -> Any:
@@ -76,23 +102,7 @@ def twilio_sdk(rtt_ms: ArrayLike, jitter_ms: ArrayLike, loss_pct: ArrayLike) -> 
     rtt = as_float_array(rtt_ms)
     jit = as_float_array(jitter_ms)
     loss = as_float_array(loss_pct)
-    rtt, jit, loss = np.broadcast_arrays(rtt, jit, loss)
-    valid = (
-        np.isfinite(rtt)
-        & np.isfinite(jit)
-        & np.isfinite(loss)
-        & (rtt >= 0)
-        & (jit >= 0)
-        & (loss >= 0)
-    )
-    with np.errstate(invalid="ignore", over="ignore"):
-        el = rtt + jit * 2 + 10
-        r: FloatArray = np.where(
-            el < 160, 94.768 - el / 40, np.where(el < 1000, 94.768 - (el - 120) / 10, 0.0)
-        )
-        r = np.where(loss <= r / 2.5, np.maximum(r - loss * 2.5, 6.52), 0.0)
-        mos = 1 + 0.035 * r + (0.000007 * r) * (r - 60) * (100 - r)
-    mos = np.where(valid, mos, np.nan)
+    mos = chunked(_sdk_kernel, rtt, jit, loss)
     return wrap_like(mos, rtt_ms, jitter_ms, loss_pct, name="mos")
 
 
@@ -158,6 +168,20 @@ G107_DEFAULTS: Final[dict[str, float]] = {
     "pr": 35.0,  # room noise at the receive side, dB(A)
     "a": 0.0,  # advantage factor
 }
+
+
+def _idd(ta: FloatArray) -> FloatArray:
+    """G.107 7.4 Idd = 25 {(1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2},
+    X = log2(Ta / 100), for Ta > 100 ms, else 0 (NaN stays NaN).
+
+    Ta is clamped to >= 100 ms first: there X = 0 and the bracket is exactly
+    1 - 3 + 2 = 0, so no mask is needed.
+    """
+    x = np.log2(np.maximum(np.asarray(ta, dtype=np.float64), 100.0) / 100)
+    x2 = x * x
+    x6 = x2 * x2 * x2
+    idd: FloatArray = 25 * ((1 + x6) ** (1 / 6) - 3 * (1 + x6 / 729) ** (1 / 6) + 2)
+    return idd
 
 
 def impairments(
@@ -233,19 +257,7 @@ def impairments(
     ror = -1.5 * (no - rlr)
     idle = (ror - rle) / 2 + math.sqrt((ror - rle) ** 2 / 4 + 169)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # Idd = 25 {(1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2}, X = log2(Ta / 100),
-        # evaluated only where Ta > 100 ms (y^(1/6) as cbrt(sqrt(y)): same value, faster).
-        idd = np.where(np.isnan(ta), np.nan, 0.0)
-        far = ta > 100
-        if far.any():
-            x = np.log2(ta[far] / 100) if ta.ndim else np.log2(ta / 100)
-            x2 = x * x
-            x6 = x2 * x2 * x2
-            term = np.cbrt(np.sqrt(1 + x6)) - 3 * np.cbrt(np.sqrt(1 + x6 / 729)) + 2
-            if ta.ndim:
-                idd[far] = 25 * term
-            else:
-                idd = 25 * term
+        idd = _idd(ta)
 
         # Effective equipment impairment from packet loss (G.107 7.5).
         ie_eff = ie_v + (95 - ie_v) * ppl / (ppl / burst + bpl_v)
@@ -308,9 +320,38 @@ def r_factor(
     >>> round(r_factor(), 4)
     93.2062
     """
-    terms = impairments(delay_ms, loss_pct, codec, burst_r=burst_r, ie=ie, bpl=bpl, **params)
-    r = np.asarray(terms["r"], dtype=np.float64)
+    r = _r_array(delay_ms, loss_pct, codec, burst_r, ie, bpl, params)
     return wrap_like(r, delay_ms, loss_pct, burst_r, name="r")
+
+
+def _r_array(
+    delay_ms: ArrayLike,
+    loss_pct: ArrayLike,
+    codec: str,
+    burst_r: ArrayLike,
+    ie: float | None,
+    bpl: float | None,
+    params: dict[str, float],
+    *,
+    to_mos: bool = False,
+) -> FloatArray:
+    """R (or its Annex B MOS) over arrays: the delay- and loss-independent terms once,
+    the rest in chunks."""
+    fixed = impairments(0.0, 0.0, codec, ie=ie, bpl=bpl, **params)
+    base = float(fixed["ro"] - fixed["is"] - fixed["idte"] - fixed["idle"] + fixed["a"])
+    c = CODECS.get(codec)
+    ie_v = float(ie) if ie is not None else c.ie  # type: ignore[union-attr]
+    bpl_v = float(bpl) if bpl is not None else c.bpl  # type: ignore[union-attr]
+
+    def kernel(ta: FloatArray, ppl: FloatArray, burst: FloatArray) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ie_eff = ie_v + (95 - ie_v) * ppl / (ppl / burst + bpl_v)
+            r: FloatArray = base - _idd(ta) - ie_eff
+        return _r_to_mos_array(r) if to_mos else r
+
+    return chunked(
+        kernel, as_float_array(delay_ms), as_float_array(loss_pct), as_float_array(burst_r)
+    )
 
 
 def emodel(
@@ -335,8 +376,7 @@ def emodel(
     >>> round(emodel(delay_ms=150, loss_pct=2, codec="g711-plc"), 2)
     4.23
     """
-    terms = impairments(delay_ms, loss_pct, codec, burst_r=burst_r, ie=ie, bpl=bpl, **params)
-    out = _r_to_mos_array(np.asarray(terms["r"], dtype=np.float64))
+    out = _r_array(delay_ms, loss_pct, codec, burst_r, ie, bpl, params, to_mos=True)
     return wrap_like(out, delay_ms, loss_pct, burst_r, name="mos")
 
 
