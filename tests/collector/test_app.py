@@ -490,3 +490,83 @@ def test_public_url_is_what_gets_signed(tmp_path: Path) -> None:
         assert proc.stop()
     # A graceful stop drains and removes the spool.
     assert list((tmp_path / "data" / "spool").iterdir()) == []
+
+
+_PATHS = [
+    "/twilio/voice/status",
+    "/twilio/conference/status",
+    "/twilio/recording/status",
+    "/twilio/events",
+    "/sdk/events",
+    "/sdk/events?token=abc",
+    "/twilio/events?bodySHA256=0",
+]
+_CTYPES = [
+    "application/x-www-form-urlencoded",
+    "application/json",
+    "text/plain",
+    "",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=utf-8",
+]
+
+
+def test_fuzzed_requests_never_get_a_500(server: CollectorProcess) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["type", "data", "call_sid", "specversion", "id", "CallSid", "events", "x"]
+                ),
+                inner,
+                max_size=5,
+            )
+        ),
+        max_leaves=12,
+    )
+    bodies = (
+        st.binary(max_size=300)
+        | json_values.map(lambda v: json.dumps(v).encode())
+        | st.lists(
+            st.tuples(
+                st.sampled_from(["CallSid", "CallStatus", "SequenceNumber", "Timestamp", "x"]),
+                st.text(max_size=12),
+            ),
+            max_size=6,
+        ).map(lambda p: urlencode(p).encode())
+    )
+    auth = st.sampled_from(
+        ["", "Bearer", "Bearer x.y.z", "Basic abc", "Bearer " + access_token(API_SECRET)]
+    )
+    with httpx.Client(timeout=30) as client:
+
+        @settings(
+            max_examples=120,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        )
+        @given(
+            path=st.sampled_from(_PATHS),
+            ctype=st.sampled_from(_CTYPES),
+            body=bodies,
+            authorization=auth,
+            signature=st.sampled_from(["", "abc", "RSOYDt4T1cUTdK1PDd93"]),
+        )
+        def check(path: str, ctype: str, body: bytes, authorization: str, signature: str) -> None:
+            headers = {
+                "Content-Type": ctype,
+                "Authorization": authorization,
+                "X-Twilio-Signature": signature,
+            }
+            headers = {k: v for k, v in headers.items() if v}
+            r = client.post(server.base + path, content=body, headers=headers)
+            assert r.status_code < 500, (r.status_code, r.text)
+            if r.status_code >= 400:
+                assert r.json()["error"]
+
+        check()
