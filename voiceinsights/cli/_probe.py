@@ -49,6 +49,18 @@ def _fail_below(value: str | None) -> str | float | None:
         ) from None
 
 
+def _jitter_buffer(value: str) -> float | str:
+    if value.lower() == "adaptive":
+        return "adaptive"
+    try:
+        ms = float(value.removesuffix("ms"))
+    except ValueError:
+        ms = -1.0
+    if ms < 0:
+        raise ConfigError(f"--jitter-buffer {value!r} must be 'adaptive' or a depth in ms >= 0")
+    return ms
+
+
 def exit_code(report: Any, fail_below: str | float | None) -> int:
     """0 ok, 1 below ``fail_below`` (a quality label or a MOS), 2 failed.
 
@@ -124,11 +136,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     help="Seconds allowed from the offer to the first echoed audio.",
 )
 @click.option(
-    "--jitter-buffer-ms",
-    type=float,
-    default=60.0,
+    "--jitter-buffer",
+    "jitter_buffer",
+    default="60",
     show_default=True,
-    help="Fixed jitter buffer of the playout simulation.",
+    help="Jitter buffer of the playout simulation: a fixed depth in ms, or 'adaptive'.",
 )
 @click.option("--pesq", is_flag=True, help="Also compute PESQ (needs the pesq extra).")
 @click.option(
@@ -152,7 +164,7 @@ def probe(
     count: int | None,
     fail_below: str | None,
     timeout_s: float,
-    jitter_buffer_ms: float,
+    jitter_buffer: str,
     pesq: bool,
     token_file: Path | None,
 ) -> None:
@@ -161,6 +173,7 @@ def probe(
     from voiceinsights.probe._schedule import parse_interval, run_every
 
     threshold = _fail_below(fail_below)
+    buffer = _jitter_buffer(jitter_buffer)
     token = _token(token_file)
     interval = parse_interval(every) if every is not None else None
     if count is not None and interval is None:
@@ -185,7 +198,7 @@ def probe(
             token=token,
             label=label,
             timeout_s=timeout_s,
-            jitter_buffer_ms=jitter_buffer_ms,
+            jitter_buffer_ms=buffer,
             pesq=pesq,
             check=False,
         )

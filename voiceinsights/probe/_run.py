@@ -293,7 +293,7 @@ async def run_async(
     db: Any = None,
     timeout_s: float = 10.0,
     media_timeout_s: float = 3.0,
-    jitter_buffer_ms: float = 60.0,
+    jitter_buffer_ms: float | str = 60.0,
     pesq: bool = False,
     check: bool = True,
     on_sample: Callable[[dict[str, Any]], None] | None = None,
@@ -329,7 +329,8 @@ async def run_async(
     media_timeout_s : float
         Mid-call silence (no echoed packet) that fails the probe (s).
     jitter_buffer_ms : float or "adaptive"
-        Jitter buffer of the playout simulation (effective loss and MOS).
+        Jitter buffer of the playout simulation behind the effective loss and MOS: a fixed
+        depth in ms (default 60, anchored at the first packet) or ``"adaptive"``.
     pesq : bool
         Also compute PESQ on the playout rebuilt from arrivals (needs the ``pesq`` extra).
     check : bool
