@@ -207,3 +207,18 @@ def test_cursors_persist(db_path: Path) -> None:
         assert store.get_cursor("calls") == "2024-05-02T00:00:00Z"
     with vi.open(db_path) as store:
         assert store.get_cursor("calls") == "2024-05-02T00:00:00Z"
+
+
+def test_one_store_shared_by_threads(db_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(worker: int) -> int:
+        for i in range(15):
+            row = {"call_sid": f"CA{worker}", "timestamp": T0 + dt.timedelta(seconds=i)}
+            store.write_rows("samples", [row])
+            store.samples(call_sid=f"CA{worker}")
+        return len(store.samples(call_sid=f"CA{worker}"))
+
+    with vi.open(db_path) as store, ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(work, range(4))) == [15, 15, 15, 15]
+        assert len(store.samples()) == 60

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,7 @@ class ParquetStore(Reader):
         if not self.path.is_dir():
             raise StoreError(f"{self.path} is not a directory of Parquet datasets")
         self._label = str(self.path)
+        self._lock = threading.RLock()
         self._files: dict[str, list[str]] = {}
         self._conn = duckdb.connect(":memory:")
         self._conn.execute("SET TimeZone = 'UTC'")
@@ -207,6 +209,10 @@ class ParquetStore(Reader):
 
     def refresh(self) -> None:
         """Re-list the files (done before every read)."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         changed = False
         for t in TABLES:
             files = table_files(self.path, t.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import duckdb
@@ -56,17 +57,20 @@ class Reader:
 
     _conn: duckdb.DuckDBPyConnection
     _label: str
+    #: One query at a time on the connection (a DuckDB connection is not thread-safe).
+    _lock: threading.RLock
 
     # -- generic ---------------------------------------------------------------------
     def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run ``query`` with bound ``params`` (``?`` or ``$name`` placeholders)."""
-        try:
-            rel = self._conn.sql(query, params=params)
-        except duckdb.Error as exc:
-            raise StoreError(f"query failed on {self._label}: {exc}") from None
-        if rel is None:
-            return pd.DataFrame()
-        return to_pandas(rel)
+        with self._lock:
+            try:
+                rel = self._conn.sql(query, params=params)
+                if rel is None:
+                    return pd.DataFrame()
+                return to_pandas(rel)
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed on {self._label}: {exc}") from None
 
     def relation(self, table: str) -> duckdb.DuckDBPyRelation:
         """A lazy DuckDB relation over ``table`` (any schema table or view)."""
@@ -97,7 +101,8 @@ class Reader:
         order = [t.time_column] if t.time_column else []
         order += [k for k in t.key if k not in order]
         sql += " ORDER BY " + ", ".join(f"{quote(c)} NULLS LAST" for c in order)
-        return to_pandas(self._conn.sql(sql, params=params))
+        with self._lock:
+            return to_pandas(self._conn.sql(sql, params=params))
 
     # -- calls -----------------------------------------------------------------------
     def calls(self, call_sid: str | None = None) -> pd.DataFrame:
@@ -203,6 +208,7 @@ class Reader:
 
         out = {}
         for t in TABLES:
-            row = self._conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchall()[0]
+            with self._lock:
+                row = self._conn.execute(f"SELECT count(*) FROM {quote(t.name)}").fetchall()[0]
             out[t.name] = int(row[0]) if row else 0
         return out
