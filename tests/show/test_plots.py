@@ -104,6 +104,10 @@ def test_call_tree_bars_and_links() -> None:
     assert sum(y is not None for y in links.y) == 2 * 3  # three children, two points each
     order = list(fig.layout.yaxis.categoryarray)
     assert [o.split()[-3] for o in order] == ["CAroot", "CAchild1", "CAchild2", "CAgrand"]
+    marked = plots.call_tree(legs, highlight="CAchild2")
+    assert [o for o in marked.layout.yaxis.categoryarray if "▶" in o] == [
+        order[2].replace("└ ", "└ ▶ ")
+    ]
     # From a CallTree, and from raw legs (built with analysis.calltree), the same bars.
     raw = legs.drop(columns=["depth", "path", "root_call_sid"]).iloc[::-1]
     for other in (plots.call_tree(calltree.build(raw)), plots.call_tree(raw)):

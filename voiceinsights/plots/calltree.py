@@ -14,7 +14,13 @@ from voiceinsights.plots._theme import STATUS_COLORS, color_for, new_figure
 __all__ = ["call_tree"]
 
 
-def call_tree(legs: Any, *, title: str | None = None, height: int | None = None) -> go.Figure:
+def call_tree(
+    legs: Any,
+    *,
+    highlight: str | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
     """Gantt chart of a call's legs with parent → child links.
 
     Each leg is a bar from its start to its end, coloured by final status, one row per leg
@@ -30,6 +36,8 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
         ``direction``, ``depth`` and ``path``: the output of
         :func:`voiceinsights.analysis.calltree.build` or rows of the ``calls`` view (then
         the tree is built with ``calltree.build``).
+    highlight : str, optional
+        A leg to point out (its label gets a ▶ and its bar a dark outline).
     title : str, optional
         Figure title; default names the root leg.
     height : int, optional
@@ -63,7 +71,10 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
     status = frame["status"] if "status" in frame.columns else pd.Series("unknown", frame.index)
     direction = frame["direction"] if "direction" in frame.columns else pd.Series("", frame.index)
     frame["_label"] = [
-        ("\u2003" * int(d)) + ("└ " if int(d) else "") + f"{sid} · {dir_ or '?'}"
+        ("\u2003" * int(d))
+        + ("└ " if int(d) else "")
+        + ("▶ " if sid == highlight else "")
+        + f"{sid} · {dir_ or '?'}"
         for d, sid, dir_ in zip(frame["depth"], frame["call_sid"], direction, strict=True)
     ]
     root = str(frame["call_sid"].iloc[int(frame["depth"].astype(int).to_numpy().argmin())])
@@ -83,7 +94,14 @@ def call_tree(legs: Any, *, title: str | None = None, height: int | None = None)
                 base=part["_start"],
                 orientation="h",
                 name=str(st),
-                marker={"color": STATUS_COLORS.get(str(st), color_for(st, i)), "opacity": 0.85},
+                marker={
+                    "color": STATUS_COLORS.get(str(st), color_for(st, i)),
+                    "opacity": 0.85,
+                    "line": {
+                        "color": "#111827",
+                        "width": [2.5 if sid == highlight else 0 for sid in part["call_sid"]],
+                    },
+                },
                 customdata=list(zip(part["call_sid"], (width_ms / 1000.0).round(1), strict=True)),
                 hovertemplate="%{customdata[0]}<br>%{base|%H:%M:%S} for "
                 "%{customdata[1]} s<extra>" + str(st) + "</extra>",

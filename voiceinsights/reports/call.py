@@ -132,7 +132,7 @@ class CallReport:
 
     def tree(self) -> go.Figure:
         """The call tree (:func:`voiceinsights.plots.call_tree`)."""
-        return call_tree(self.legs)
+        return call_tree(self.legs, highlight=self.call_sid)
 
     # ------------------------------------------------------------------ output
     def _leg_pairs(self) -> list[tuple[str, Any]]:
