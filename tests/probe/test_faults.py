@@ -203,6 +203,8 @@ def test_cli_failure_exit_code_and_stored_row(free_port: int, tmp_path: Path) ->
         (["--count", "2"], "--count goes with --every"),
         (["--fail-below", "superb"], "--fail-below 'superb'"),
         (["--duration", "0"], "must be positive"),
+        (["--jitter-buffer", "deep"], "--jitter-buffer 'deep'"),
+        (["--codec", "g729"], "Invalid value for '--codec'"),
     ],
 )
 def test_cli_bad_options(args: list[str], message: str) -> None:
