@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import require_tool
+from tests.show import synth
 from tests.show.browser import inspect_page
 from voiceinsights.cli import main
 
@@ -127,7 +129,7 @@ def test_cli_errors_are_messages(demo_db: Path, capsys: pytest.CaptureFixture[st
         ["report", "--probes", "--db", str(demo_db), "--since", "yesterday"], capsys
     )
     assert code == 2
-    assert "--since 'yesterday'" in err
+    assert "--since 'yesterday' is neither a duration" in err
     missing = demo_db.parent / "missing.duckdb"
     code, _, err = _run(["report", "--probes", "--db", str(missing)], capsys)
     assert code == 2
@@ -145,6 +147,14 @@ def test_probes_report_filters(
     )
     assert code == 0
     assert "<ProbesReport 20 runs" in stdout  # 2 of every 3 synthetic runs are 'office'
+    # Runs are 5 minutes apart from T0: since T0 + 100 min leaves runs 20..29.
+    since = (synth.T0 + pd.Timedelta(minutes=100)).isoformat()
+    code, stdout, _ = _run(
+        ["report", "--probes", "--since", since, "--db", str(demo_db), "--out", str(out)],
+        capsys,
+    )
+    assert code == 0
+    assert "<ProbesReport 10 runs, 0 failed>" in stdout  # runs 7 and 19 failed
     assert "home" not in out.read_text().split("<h2>Runs</h2>")[1]
 
 

@@ -35,7 +35,11 @@ __all__ = ["report"]
 )
 @click.option("--label", default=None, help="With --probes: only runs with this label.")
 @click.option("--target", default=None, help="With --probes: only runs against this target.")
-@click.option("--since", default=None, help="With --probes: only runs started since (ISO 8601).")
+@click.option(
+    "--since",
+    default=None,
+    help="With --probes: only runs started since: a duration ago (7d, 4h) or ISO 8601.",
+)
 def report(
     call_sid: str | None,
     probes: bool,
@@ -56,7 +60,7 @@ def report(
     \b
     Examples:
       voiceinsights report CA0123... --out call.html
-      voiceinsights report --probes --label office --out probes.html
+      voiceinsights report --probes --label office --since 7d --out probes.html
     """
     from voiceinsights._exceptions import ConfigError
 
@@ -66,20 +70,18 @@ def report(
         raise ConfigError("--label, --target and --since only apply with --probes")
     if db is not None and parquet is not None:
         raise ConfigError("give --db or --parquet, not both")
+    since_at = None
     if since is not None:
-        import pandas as pd
+        from voiceinsights.cli._pull import parse_when
 
-        try:
-            pd.Timestamp(since)
-        except ValueError:
-            raise ConfigError(f"--since {since!r} is not an ISO 8601 date or time") from None
+        since_at = parse_when(since, option="--since")
 
     from voiceinsights.reports import get_call_report, get_probes_report
 
     store = _open(db, parquet)
     try:
         if probes:
-            doc = get_probes_report(store, label=label, target=target, since=since)
+            doc = get_probes_report(store, label=label, target=target, since=since_at)
             path = doc.write_html(out or Path("probes.html"))
             summary = repr(doc)
         else:
