@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import math
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
 import voiceinsights.probe as probe
 from voiceinsights.analysis import mos as sdk_mos
 from voiceinsights.analysis import quality
 
+from ..conftest import require_tool
 from .conftest import run_cli
 
 pytestmark = pytest.mark.network
@@ -179,3 +185,64 @@ def test_cli_probe_pcmu_json_and_fail_below(echo_url: str, tmp_path: Path) -> No
     finally:
         con.close()
     assert rows == [("ok", "cli", "pcmu")]
+
+
+def test_concurrent_probes_share_one_echo_server(echo_url: str) -> None:
+    async def three() -> list[probe.ProbeReport]:
+        return list(
+            await asyncio.gather(*[probe.run_async(echo_url, duration_s=3) for _ in range(3)])
+        )
+
+    reports = asyncio.run(three())
+    assert all(r.ok for r in reports)
+    assert len({r.run_id for r in reports}) == 3
+    # Each probe got its own echo: its own audio came back, not another probe's.
+    assert all(r.audio_rtt_ms is not None for r in reports)
+    assert all(r.inbound_packets_lost == 0 for r in reports)
+    health = httpx.get(echo_url + "/health", timeout=10).json()
+    assert health["sessions"] == 0  # every session was deleted
+
+
+def test_relay_only_through_a_local_turn_server(echo_url: str, tmp_path: Path) -> None:
+    turnserver = require_tool("turnserver")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    turn = subprocess.Popen(
+        [
+            turnserver,
+            "-n",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={port}",
+            "--lt-cred-mech",
+            "--user=test:test",
+            "--realm=test",
+            "--no-tls",
+            "--no-dtls",
+            "--allow-loopback-peers",
+            "--no-cli",
+            f"--userdb={tmp_path / 'turn.db'}",
+            "--min-port=49160",
+            "--max-port=49400",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)  # coturn binds its socket
+        report = probe.run(
+            echo_url,
+            duration_s=3,
+            relay_only=True,
+            ice_servers=[f"turn:test:test@127.0.0.1:{port}"],
+        )
+    finally:
+        turn.terminate()
+        turn.wait(10)
+    assert report.is_turn_required is True
+    assert report.selected_pair is not None
+    assert report.selected_pair["localCandidate"]["candidateType"] == "relay"
+    local = [c for c in report.ice_candidates if not c["isRemote"]]
+    assert {c["candidateType"] for c in local} == {"relay"}  # relay-only: no host candidate
+    assert {c["address"] for c in report.ice_candidates} == {"127.0.0.1"}
