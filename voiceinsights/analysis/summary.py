@@ -46,6 +46,7 @@ CALL_COLUMNS: Final = (
     "direction",
     "status",
     "call_type",
+    "media_region",
     "from_address",
     "to_address",
     "identity",
@@ -282,6 +283,7 @@ def calls(
     *,
     warnings: Any = None,
     feedback: Any = None,
+    summaries: Any = None,
     by: str = "call_sid",
     percentiles: bool = True,
 ) -> pd.DataFrame:
@@ -291,8 +293,8 @@ def calls(
     ----------
     samples : DataFrame, Arrow table, DuckDB relation or store
         Per-second SDK samples (``samples`` columns). A store object (anything with
-        ``relation(name)``) supplies ``samples``, ``calls``, ``warnings`` and ``feedback``
-        itself.
+        ``relation(name)``) supplies ``samples``, ``calls``, ``warnings``, ``feedback``
+        and ``insights_summaries`` itself.
     legs : DataFrame, optional
         Legs: the ``calls`` view, ``rest_calls`` rows or ``call_events`` rows (anything
         :func:`voiceinsights.analysis.calltree.build` takes). Gives status, direction,
@@ -302,6 +304,9 @@ def calls(
         :func:`voiceinsights.analysis.warnings.detect`.
     feedback : optional
         The ``feedback`` table (``call_sid, score, issue``).
+    summaries : optional
+        The ``insights_summaries`` table: gives ``media_region`` (and ``call_type`` where
+        ``legs`` lacks it).
     by : str
         Sample column naming the leg (``run_id`` for probe samples).
     percentiles : bool
@@ -323,6 +328,7 @@ def calls(
         legs = legs if legs is not None else _from_store(store, "calls")
         warnings = warnings if warnings is not None else _from_store(store, "warnings")
         feedback = feedback if feedback is not None else _from_store(store, "feedback")
+        summaries = summaries if summaries is not None else _from_store(store, "insights_summaries")
     if samples is None and legs is None:
         raise ValueError("calls() needs samples, legs or a store")
     stats = (
@@ -346,6 +352,13 @@ def calls(
     for col in CALL_COLUMNS[1:]:
         if col not in out.columns:
             out[col] = None
+    if summaries is not None:
+        ins = _query(summaries, "SELECT call_sid, media_region, call_type FROM src")
+        ins = ins.drop_duplicates("call_sid", keep="last").set_index("call_sid")
+        out["media_region"] = ins["media_region"].reindex(out.index)
+        out["call_type"] = out["call_type"].where(
+            out["call_type"].notna(), ins["call_type"].reindex(out.index)
+        )
     ends = out["last_sample_at"]
     ends = pd.to_datetime(ends, utc=True).fillna(pd.to_datetime(out["end_time"], utc=True))
     if warnings is not None:
