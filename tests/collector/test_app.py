@@ -570,3 +570,33 @@ def test_fuzzed_requests_never_get_a_500(server: CollectorProcess) -> None:
                 assert r.json()["error"]
 
         check()
+
+
+def test_disk_full_is_a_503_not_a_500(tmp_path: Path) -> None:
+    import os
+
+    from tests.collector._server import AUTH_TOKEN as TOKEN
+    from voiceinsights.collector import CollectorConfig, create_app
+
+    app = create_app(CollectorConfig(data_dir=tmp_path / "data", auth_tokens=[TOKEN]))
+    collector = app.state.collector
+
+    async def main() -> httpx.Response:
+        collector.start()
+        spool = collector.spool
+        good_fd = spool._fd
+        spool._fd = os.open("/dev/full", os.O_WRONLY)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hooks.test") as c:
+                params = call_status("CAdiskfull1")
+                url = "http://hooks.test/twilio/voice/status"
+                return await c.post(url, content=urlencode(params), headers=sign_form(url, params))
+        finally:
+            os.close(spool._fd)
+            spool._fd = good_fd
+            await collector.stop()
+
+    r = asyncio.run(main())
+    assert r.status_code == 503
+    assert r.json()["reason"] == "spool-unavailable"

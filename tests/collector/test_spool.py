@@ -109,3 +109,24 @@ def test_orphans_are_claimed_only_when_their_process_is_gone(tmp_path: Path) -> 
         proc.wait()
     again = claim_orphans(tmp_path, exclude=tmp_path / "dead")
     assert [d.path.name for d in again] == ["held"]
+
+
+def test_a_failed_write_is_reported_and_leaves_no_partial_line(tmp_path: Path) -> None:
+    import pytest
+
+    spool = Spool(tmp_path)
+    spool.append_sync(b"first")
+    good_fd = spool._fd
+    spool._fd = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC
+
+    async def main() -> None:
+        with pytest.raises(OSError, match="No space"):
+            await spool.append(b"second")
+
+    asyncio.run(main())
+    os.close(spool._fd)
+    spool._fd = good_fd
+    spool.append_sync(b"third")  # the disk has room again
+    spool.close()
+    lines = [ln for chunk, _ in read_lines(spool.path, Position(0, 0), None) for ln in chunk]
+    assert lines == [b"first", b"third"]
