@@ -36,7 +36,7 @@ from voiceinsights._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from voiceinsights import analysis, models, plots, schema
+    from voiceinsights import analysis, models, plots, reports, schema
     from voiceinsights.store import IngestReport, ParquetStore, Store, open, open_parquet
 
 __version__ = "0.1.0.dev0"
@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
     "analysis": "voiceinsights.analysis",
     "models": "voiceinsights.models",
     "plots": "voiceinsights.plots",
+    "reports": "voiceinsights.reports",
     "schema": "voiceinsights.schema",
 }
 
@@ -81,6 +82,7 @@ __all__ = [
     "open",
     "open_parquet",
     "plots",
+    "reports",
     "schema",
 ]
 
