@@ -155,7 +155,11 @@ class LossModel:
 
 @dataclass
 class PacketRecord:
-    """One datagram through the relay (times: wall clock, s since the epoch)."""
+    """One datagram through the relay (times: wall clock, s since the epoch).
+
+    ``dropped`` is a loss the impairment decided; ``sent_s`` is None for those and for
+    datagrams still in flight (delayed) when their session ended.
+    """
 
     session: str
     direction: str
@@ -296,9 +300,7 @@ class _Leg:
 
         def send() -> None:
             if transport.is_closing():
-                rec.sent_s = None
-                rec.dropped = True  # the session ended before it was due
-                return
+                return  # still in flight when the session ended: sent_s stays None
             rec.sent_s = time.time()
             transport.sendto(data, dest)
 
