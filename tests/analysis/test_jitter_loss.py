@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.analysis._pcap import rtp_packet, udp_frame, write_pcap
 from tests.conftest import require_tool
@@ -189,3 +191,43 @@ def test_jitterbuffer_adaptive_tradeoff() -> None:
     assert big.late_discarded == 0
     with pytest.raises(ValueError, match="buffer_ms"):
         jitterbuffer.simulate(*args, -5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 0.2), st.integers(-2000, 4000)), min_size=1, max_size=60),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([8000, 16000, 48000]),
+)
+def test_jitter_matches_a_plain_loop(steps: list[tuple[float, int]], ts0: int, clock: int) -> None:
+    """Vectorised J against the RFC 3550 A.8 recursion written as a loop."""
+    arrival, ts = [], []
+    t, s = 100.0, ts0
+    for dt, dts in steps:
+        t += dt
+        s = (s + dts) % 2**32
+        arrival.append(t)
+        ts.append(s)
+    got = jitter.rfc3550(arrival, ts, clock)
+    j, want = 0.0, [0.0]
+    for i in range(1, len(ts)):
+        d_ts = (ts[i] - ts[i - 1]) % 2**32
+        if d_ts >= 2**31:
+            d_ts -= 2**32
+        d = (arrival[i] - arrival[i - 1]) * clock - d_ts
+        j += (abs(d) - j) / 16
+        want.append(j / clock * 1000)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 65535), st.lists(st.integers(-50, 300), min_size=1, max_size=200))
+def test_loss_matches_brute_force(base: int, offsets: list[int]) -> None:
+    """Sequence numbers within +-32767 of each other: loss equals the gaps in the set."""
+    seq = [(base + o) % 65536 for o in offsets]
+    r = loss.from_sequence(seq)
+    distinct = set(offsets)
+    assert r.received == len(distinct)
+    assert r.expected == max(offsets) - min(offsets) + 1
+    assert r.lost == r.expected - len(distinct) >= 0
+    assert r.duplicates == len(offsets) - len(distinct)
