@@ -214,6 +214,21 @@ def test_cli_bad_options(args: list[str], message: str) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("command", ["echo-server", "relay"])
+def test_busy_port_is_a_clear_error(command: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        args = (
+            ["--port", port] if command == "echo-server" else ["http://127.0.0.1:1", "--port", port]
+        )
+        done = run_cli(command, *args)
+    assert done.returncode == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_every_survives_failures_without_drift(free_port: int, tmp_path: Path) -> None:
     db = tmp_path / "every.duckdb"
     done = run_cli(

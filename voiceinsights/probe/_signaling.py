@@ -23,6 +23,7 @@ exchange is enough.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -166,24 +167,38 @@ def echo_app(echo: EchoServer, *, token: str | None = None) -> Any:
 async def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn in this event loop; yields the base URL
     (``http://host:port``, the real port when ``port`` is 0)."""
+    import socket
+
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    # Bind here, so that a busy port is a clear OSError (uvicorn would sys.exit).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
-                task.result()  # raises the startup error
+                with contextlib.suppress(SystemExit):  # uvicorn exits on startup errors
+                    task.result()
                 raise OSError(f"the HTTP server on {host}:{port} did not start")
             await asyncio.sleep(0.02)
-        sock = server.servers[0].sockets[0]
-        bound_host, bound_port = sock.getsockname()[:2]
+        listening = server.servers[0].sockets[0]
+        bound_host, bound_port = listening.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         yield f"http://{shown}:{bound_port}"
     finally:
         server.should_exit = True
-        await task
+        if not task.done():
+            await task
+        sock.close()
 
 
 async def serve_echo(
