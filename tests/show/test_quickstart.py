@@ -55,6 +55,9 @@ def test_quickstart_does_all_four_steps(tmp_path: Path) -> None:
     assert f"wrote {report.name} (call {worst};" in text
     html = report.read_text()
     assert f"Call {worst}" in html
+    # The fixtures carry Voice Insights summaries: the report shows the leg's.
+    assert "Voice Insights summary" in html
+    assert "post-dial delay (ms)" in html
     assert "plotly-graph-div" in html
 
 

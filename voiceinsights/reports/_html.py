@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -68,7 +69,7 @@ def format_value(value: Any, digits: int = 2) -> str:
         if pd.isna(value):
             return "–"
         return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | np.ndarray):
         return ", ".join(format_value(v, digits) for v in value)
     try:
         if pd.isna(value):

@@ -58,6 +58,26 @@ _LEG_FIELDS: Final = (
     ("sip_response_code", "SIP response"),
 )
 
+_INSIGHTS_FIELDS: Final = (
+    ("call_type", "call type"),
+    ("call_state", "call state"),
+    ("processing_state", "processing state"),
+    ("disconnected_by", "disconnected by"),
+    ("pdd_ms", "post-dial delay (ms)"),
+    ("connect_duration_s", "connected (s)"),
+    ("last_sip_response_num", "last SIP response"),
+    ("q850_cause", "Q.850 cause"),
+    ("media_region", "media region"),
+    ("signaling_region", "signaling region"),
+    ("metrics_edge", "metrics edge"),
+    ("inbound_codec", "inbound codec"),
+    ("inbound_jitter_avg_ms", "inbound jitter avg (ms)"),
+    ("inbound_loss_pct", "inbound loss (%)"),
+    ("outbound_jitter_avg_ms", "outbound jitter avg (ms)"),
+    ("outbound_loss_pct", "outbound loss (%)"),
+    ("tags", "Insights tags"),
+)
+
 # Guards the recursive walks against parent cycles in bad data.
 _MAX_DEPTH: Final = 64
 
@@ -83,6 +103,8 @@ class CallReport:
     samples, warnings, events, feedback : DataFrame
         Per-second SDK samples, SDK warnings, status-callback events and feedback of the
         legs in the tree.
+    insights : dict or None
+        The leg's Voice Insights call summary row (``insights_summaries``), if pulled.
     """
 
     call_sid: str
@@ -93,6 +115,7 @@ class CallReport:
     warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
     feedback: pd.DataFrame = field(default_factory=pd.DataFrame)
+    insights: dict[str, Any] | None = None
 
     @classmethod
     def from_store(cls, store: Any, call_sid: str) -> CallReport:
@@ -207,7 +230,14 @@ class CallReport:
             doc.heading("Feedback")
             cols = [c for c in ("call_sid", "score", "issue") if c in self.feedback]
             doc.table(self.feedback[cols])
+        if self.insights:
+            doc.heading("Voice Insights summary")
+            doc.key_values(self._insights_pairs())
         return doc
+
+    def _insights_pairs(self) -> list[tuple[str, Any]]:
+        s = self.insights or {}
+        return [(label, s.get(col)) for col, label in _INSIGHTS_FIELDS if col in s]
 
     def __repr__(self) -> str:
         s = self.summary or {}
@@ -297,6 +327,7 @@ def get_call_report(store: Any, call_sid: str) -> CallReport:
     events = _for(store.events, family)
     feedback = _for(store.feedback, family)
     summary = _summary(sid, samples, legs_frame, warnings, feedback)
+    insights = store.summaries(call_sid=sid)
     return CallReport(
         call_sid=sid,
         leg=dict(leg_rows.iloc[0]),
@@ -306,6 +337,7 @@ def get_call_report(store: Any, call_sid: str) -> CallReport:
         warnings=warnings,
         events=events,
         feedback=feedback,
+        insights=dict(insights.iloc[0]) if not insights.empty else None,
     )
 
 
