@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from voiceinsights._exceptions import (
     AnalysisError,
+    AnalysisInputError,
     CallTreeCycleError,
     ConfigError,
     IngestError,
@@ -58,6 +59,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "AnalysisError",
+    "AnalysisInputError",
     "CallTreeCycleError",
     "ConfigError",
     "IngestError",

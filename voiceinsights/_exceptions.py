@@ -11,6 +11,7 @@ Every error the package raises on purpose derives from one root, so callers can 
     │   ├── SchemaVersionError   the store was written by a newer release
     │   └── ReadOnlyStoreError   a write was asked of a read-only (Parquet) store
     ├── AnalysisError
+    │   ├── AnalysisInputError   analysis input malformed (also a ValueError)
     │   └── CallTreeCycleError   parent links form a cycle (names the SIDs)
     ├── SignatureError           a Twilio signature or token does not verify
     ├── TwilioAPIError           the Twilio REST API answered with an error
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "AnalysisError",
+    "AnalysisInputError",
     "CallTreeCycleError",
     "ConfigError",
     "IngestError",
@@ -85,6 +87,11 @@ class ReadOnlyStoreError(StoreError):
 
 class AnalysisError(VoiceInsightsError):
     """Analysis input is inconsistent in a way that cannot be repaired."""
+
+
+class AnalysisInputError(AnalysisError, ValueError):
+    """Input to an analysis function is malformed: a missing column, arrays of different
+    lengths, a value out of range. Also a ``ValueError``."""
 
 
 class CallTreeCycleError(AnalysisError):

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from voiceinsights import AnalysisInputError, VoiceInsightsError
 from voiceinsights.analysis import summary
 
 T0 = pd.Timestamp("2026-01-01T00:00:00Z")
@@ -185,9 +186,9 @@ def test_fleet_by_day_and_codec(fleet_samples: pd.DataFrame) -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ValueError, match="lack columns"):
+    with pytest.raises(VoiceInsightsError, match="lack columns"):
         summary.calls(pd.DataFrame({"call_sid": ["x"], "timestamp": [T0]}))
     with pytest.raises(ValueError, match="needs samples"):
         summary.calls()
-    with pytest.raises(TypeError, match="DataFrame"):
+    with pytest.raises(AnalysisInputError, match="DataFrame"):
         summary.calls(42)

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from voiceinsights._exceptions import AnalysisInputError
+
 __all__ = ["to_pandas"]
 
 
@@ -17,7 +19,7 @@ def to_pandas(data: Any) -> pd.DataFrame:
 
     Raises
     ------
-    TypeError
+    AnalysisInputError
         For anything else.
     """
     if isinstance(data, pd.DataFrame):
@@ -30,6 +32,6 @@ def to_pandas(data: Any) -> pd.DataFrame:
                 return out
     if isinstance(data, list):
         return pd.DataFrame.from_records(data)
-    raise TypeError(
+    raise AnalysisInputError(
         f"expected a pandas DataFrame, pyarrow Table or DuckDB relation, got {type(data)!r}"
     )

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from voiceinsights._exceptions import CallTreeCycleError
+from voiceinsights._exceptions import AnalysisInputError, CallTreeCycleError
 from voiceinsights.analysis._frames import to_pandas
 
 __all__ = ["LEG_COLUMNS", "TERMINAL_STATUSES", "CallTree", "build", "legs_from_events"]
@@ -107,7 +107,7 @@ def _legs(frame: pd.DataFrame) -> pd.DataFrame:
         if "call_sid" not in legs and "sid" in legs:
             legs = legs.rename(columns={"sid": "call_sid"})
         if "call_sid" not in legs:
-            raise ValueError(f"a call_sid column is needed; got {list(frame.columns)}")
+            raise AnalysisInputError(f"a call_sid column is needed; got {list(frame.columns)}")
         legs = legs.drop_duplicates("call_sid", keep="last")
     for col in ("parent_call_sid", "direction", "status", "from_address", "to_address"):
         if col not in legs:
@@ -180,11 +180,11 @@ def build(*frames: Any, conference_events: Any = None) -> CallTree:
     ------
     CallTreeCycleError
         When parent links form a cycle; the error names the SIDs in it.
-    ValueError
+    AnalysisInputError
         When no frame is given or a frame has no ``call_sid``.
     """
     if not frames:
-        raise ValueError("build() needs at least one frame of legs")
+        raise AnalysisInputError("build() needs at least one frame of legs")
     legs = _merge([to_pandas(f) for f in frames])
     sids = legs["call_sid"].tolist()
     parent: dict[str, str | None] = {

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis._arrays import ArrayLike, FloatArray, as_float_array, wrap_like
 
 __all__ = ["rfc3550", "timestamp_deltas", "unwrap_timestamps"]
@@ -69,17 +70,19 @@ def rfc3550(arrival_s: ArrayLike, rtp_timestamp: ArrayLike, clock_rate: float) -
 
     Raises
     ------
-    ValueError
+    AnalysisInputError
         When the inputs differ in length, hold NaN, or ``clock_rate`` is not positive.
     """
     if not clock_rate > 0:
-        raise ValueError(f"clock_rate must be a positive number of Hz, got {clock_rate!r}")
+        raise AnalysisInputError(f"clock_rate must be a positive number of Hz, got {clock_rate!r}")
     arrival = np.asarray(as_float_array(arrival_s), dtype=np.float64).ravel()
     ts = np.asarray(as_float_array(rtp_timestamp), dtype=np.float64).ravel()
     if arrival.shape != ts.shape:
-        raise ValueError(f"arrival_s has {arrival.size} packets but rtp_timestamp has {ts.size}")
+        raise AnalysisInputError(
+            f"arrival_s has {arrival.size} packets but rtp_timestamp has {ts.size}"
+        )
     if np.isnan(arrival).any() or np.isnan(ts).any():
-        raise ValueError("arrival_s and rtp_timestamp must not contain NaN")
+        raise AnalysisInputError("arrival_s and rtp_timestamp must not contain NaN")
     if arrival.size == 0:
         return wrap_like(arrival, arrival_s, name="jitter_ms")
     d_arrival = np.concatenate(([0.0], np.diff(arrival))) * clock_rate

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from scipy.signal import lfilter
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis import loss as _loss
 from voiceinsights.analysis import mos as _mos
 from voiceinsights.analysis._arrays import ArrayLike, FloatArray, as_float_array
@@ -169,24 +170,26 @@ def simulate(
 
     Raises
     ------
-    ValueError
+    AnalysisInputError
         On inputs of different lengths, NaN, an empty stream or a bad buffer setting.
     """
     arrival = np.asarray(as_float_array(arrival_s), dtype=np.float64).ravel()
     ts = np.asarray(as_float_array(rtp_timestamp), dtype=np.float64).ravel()
     if arrival.size == 0:
-        raise ValueError("no packets to simulate")
+        raise AnalysisInputError("no packets to simulate")
     if arrival.shape != ts.shape:
-        raise ValueError(f"arrival_s has {arrival.size} packets but rtp_timestamp has {ts.size}")
+        raise AnalysisInputError(
+            f"arrival_s has {arrival.size} packets but rtp_timestamp has {ts.size}"
+        )
     if np.isnan(arrival).any() or np.isnan(ts).any():
-        raise ValueError("arrival_s and rtp_timestamp must not contain NaN")
+        raise AnalysisInputError("arrival_s and rtp_timestamp must not contain NaN")
     if not clock_rate > 0:
-        raise ValueError(f"clock_rate must be positive, got {clock_rate!r}")
+        raise AnalysisInputError(f"clock_rate must be positive, got {clock_rate!r}")
     media_s = unwrap_timestamps(ts) / clock_rate
     if sequence is not None:
         ext = _loss.extend_sequence(sequence)
         if ext.size != arrival.size:
-            raise ValueError("sequence must have one number per packet")
+            raise AnalysisInputError("sequence must have one number per packet")
         stats = _loss.from_sequence(sequence)
         expected, network_lost = stats.expected, stats.lost
         _, first_idx = np.unique(ext, return_index=True)
@@ -206,7 +209,9 @@ def simulate(
         mode = "fixed"
         offset = np.full(arrival.size, transit[0] + float(buffer_ms) / 1000.0)
     else:
-        raise ValueError(f"buffer_ms must be a number >= 0 or 'adaptive', got {buffer_ms!r}")
+        raise AnalysisInputError(
+            f"buffer_ms must be a number >= 0 or 'adaptive', got {buffer_ms!r}"
+        )
     playout = media_s + offset
     late_only = (arrival > playout) & ~duplicate
     discarded = late_only | duplicate

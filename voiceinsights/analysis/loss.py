@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis._arrays import ArrayLike, FloatArray, as_float_array
 
 __all__ = ["LossResult", "extend_sequence", "from_sequence", "interval_loss_pct"]
@@ -42,14 +43,14 @@ def extend_sequence(seq: ArrayLike) -> npt.NDArray[np.int64]:
 
     Raises
     ------
-    ValueError
+    AnalysisInputError
         On NaN or numbers outside 0..65535.
     """
     s = np.asarray(as_float_array(seq), dtype=np.float64).ravel()
     if np.isnan(s).any():
-        raise ValueError("sequence numbers must not contain NaN")
+        raise AnalysisInputError("sequence numbers must not contain NaN")
     if s.size and (s.min() < 0 or s.max() > 65535 or np.any(s != np.floor(s))):
-        raise ValueError("RTP sequence numbers are integers in 0..65535")
+        raise AnalysisInputError("RTP sequence numbers are integers in 0..65535")
     si = s.astype(np.int64)
     if si.size == 0:
         return si

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis._arrays import (
     ArrayLike,
     FloatArray,
@@ -200,11 +201,13 @@ def impairments(
     """
     unknown = set(params) - set(G107_DEFAULTS)
     if unknown:
-        raise ValueError(
+        raise AnalysisInputError(
             f"unknown E-model parameters {sorted(unknown)}; known: {sorted(G107_DEFAULTS)}"
         )
     if codec not in CODECS and (ie is None or bpl is None):
-        raise ValueError(f"unknown codec {codec!r}; known: {sorted(CODECS)} (or pass ie= and bpl=)")
+        raise AnalysisInputError(
+            f"unknown codec {codec!r}; known: {sorted(CODECS)} (or pass ie= and bpl=)"
+        )
     p = {**G107_DEFAULTS, **params}
     slr, rlr, stmr, lstr = p["slr"], p["rlr"], p["stmr"], p["lstr"]
     ds, telr, wepl = p["ds"], p["telr"], p["wepl"]

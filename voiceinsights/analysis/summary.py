@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis import calltree as _calltree
 from voiceinsights.analysis import quality as _quality
 from voiceinsights.analysis._frames import to_pandas
@@ -202,7 +203,7 @@ def sample_stats(
     cols = _columns(samples)
     missing = [c for c in (by, *_SAMPLE_COLUMNS) if c not in cols]
     if missing:
-        raise ValueError(f"samples lack columns {missing}")
+        raise AnalysisInputError(f"samples lack columns {missing}")
     quoted = f'"{by}"'
     sql = _SAMPLE_SQL.format(
         src="src",
@@ -330,7 +331,7 @@ def calls(
         feedback = feedback if feedback is not None else _from_store(store, "feedback")
         summaries = summaries if summaries is not None else _from_store(store, "insights_summaries")
     if samples is None and legs is None:
-        raise ValueError("calls() needs samples, legs or a store")
+        raise AnalysisInputError("calls() needs samples, legs or a store")
     stats = (
         sample_stats(samples, by=by, percentiles=percentiles).set_index("call_sid")
         if samples is not None
@@ -455,7 +456,7 @@ def fleet(
         df["day"] = t.dt.strftime("%Y-%m-%d")
     missing = [d for d in dims if d not in df.columns]
     if missing:
-        raise ValueError(f"cannot group by {missing}: not columns of the summary")
+        raise AnalysisInputError(f"cannot group by {missing}: not columns of the summary")
     for tag in TAG_RULES:
         df[f"_tag_{tag}"] = (
             df["tags"].map(lambda ts, t=tag: t in ts if ts is not None else False).astype(int)

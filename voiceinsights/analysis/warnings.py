@@ -38,6 +38,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from voiceinsights._exceptions import AnalysisInputError
 from voiceinsights.analysis._frames import to_pandas
 
 __all__ = ["SDK_DEFAULTS", "WARNING_COLUMNS", "Rule", "compare", "detect", "with_thresholds"]
@@ -143,7 +144,7 @@ def with_thresholds(rules: Sequence[Rule] = SDK_DEFAULTS, **thresholds: float) -
     by_name = {r.name.replace("-", "_"): r for r in rules}
     unknown = set(thresholds) - set(by_name)
     if unknown:
-        raise ValueError(f"unknown warnings {sorted(unknown)}; known: {sorted(by_name)}")
+        raise AnalysisInputError(f"unknown warnings {sorted(unknown)}; known: {sorted(by_name)}")
     return tuple(
         replace(r, threshold=float(thresholds[key])) if key in thresholds else r
         for key, r in ((r.name.replace("-", "_"), r) for r in rules)
@@ -256,7 +257,7 @@ def detect(
     df = to_pandas(samples)
     for col in (by, "timestamp"):
         if col not in df.columns:
-            raise ValueError(f"samples need a {col!r} column; got {list(df.columns)}")
+            raise AnalysisInputError(f"samples need a {col!r} column; got {list(df.columns)}")
     keep = [by, "timestamp", *{r.column for r in thresholds if r.column in df.columns}]
     df = df[keep].sort_values([by, "timestamp"], kind="stable").reset_index(drop=True)
     out_cols = list(WARNING_COLUMNS)
