@@ -12,8 +12,9 @@
   short: 1, 2, 4) placed from up to 4 caller processes; the figure is the largest count
   at which every probe completed with under 1 % network loss in both directions; the notes
   also give the largest count with under 1 % *effective* loss (60 ms playout buffer: late
-  packets count, so starved callers show) and the echo's CPU seconds per probe second. Callers and the echo share the machine's 2
-  cores (and other work), so it is a lower bound for the echo alone.
+  packets count, so starved callers show) and the echo's CPU seconds per probe second.
+  Callers and the echo share the machine's 2 cores (and other work), so it is a lower
+  bound for the echo alone.
 """
 
 from __future__ import annotations
