@@ -255,3 +255,20 @@ def test_probe_waterfall_takes_a_probe_report() -> None:
     assert bars["ICE"] == (40.0, 25.0)
     (jitter,) = [t for t in fig.data if t.name == "jitter (ms)"]
     assert list(jitter.y) == [2.0, 3.0, 4.0, 5.0]
+
+
+def test_call_timeline_with_replayed_warnings() -> None:
+    from voiceinsights.analysis import warnings
+
+    # A muted microphone: a constant input level, a varying output level.
+    samples = synth.samples().assign(
+        audio_input_level=1000, audio_output_level=lambda f: 2000 + 700 * (f.index % 7)
+    )
+    replayed = warnings.detect(samples)
+    assert set(replayed["name"]) >= {"high-jitter", "high-rtt", "constant-audio-input-level"}
+    fig = plots.call_timeline(samples, replayed)
+    legend = {t.name for t in fig.data if t.showlegend}
+    assert "warning: high-jitter" in legend
+    flagged = set(replayed.loc[replayed["approximate"], "name"])
+    assert flagged == {"constant-audio-input-level"}
+    assert "warning: constant-audio-input-level (approximate)" in legend

@@ -64,7 +64,8 @@ def call_timeline(
         Rows of the ``samples`` (or ``probe_samples``) table: ``timestamp``, ``mos``,
         ``jitter_ms``, ``rtt_ms``, ``packets_lost_pct``. May be empty (milestones only).
     warnings : DataFrame, optional
-        ``timestamp, name, event`` rows (``warnings`` table or ``analysis.warnings.detect``).
+        ``timestamp, name, event`` rows (``warnings`` table or ``analysis.warnings.detect``,
+        whose ``approximate`` warnings are labelled so in the legend).
     events : DataFrame, optional
         ``call_events`` rows: ``timestamp, call_status`` (and ``call_sid``).
     call_sid : str, optional
@@ -135,6 +136,12 @@ def call_timeline(
 
     end = pd.Timestamp(times.max()) if len(times) else None
     spans = warning_spans(warn, end=end)
+    # analysis.warnings.detect marks the constant-audio warnings it can only approximate.
+    approximate = (
+        set(warn.loc[warn["approximate"].fillna(False).astype(bool), "name"].astype(str))
+        if "approximate" in warn.columns
+        else set()
+    )
     shapes: list[dict[str, Any]] = []
     for name in dict.fromkeys(spans["name"]):
         color = WARNING_COLORS.get(str(name), color_for(name))
@@ -167,7 +174,7 @@ def call_timeline(
                 y=[None],
                 mode="markers",
                 marker={"symbol": "square", "size": 12, "color": color, "opacity": 0.4},
-                name=f"warning: {name}",
+                name=f"warning: {name}" + (" (approximate)" if name in approximate else ""),
                 showlegend=True,
             ),
             row=1,
