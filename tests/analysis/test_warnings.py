@@ -120,6 +120,13 @@ def test_calls_do_not_leak_into_each_other_and_order_is_free() -> None:
     assert got["call_sid"].tolist() == ["CA3"]
 
 
+def test_numeric_timestamps_are_sdk_milliseconds() -> None:
+    df = frame("CA1", rtt_ms=[500.0] * 3)
+    df["timestamp"] = [1_767_225_600_000 + 1000 * i for i in range(3)]
+    got = w.detect(df)
+    assert got["timestamp"].tolist() == [pd.Timestamp(1_767_225_602_000, unit="ms", tz="UTC")]
+
+
 def test_missing_columns() -> None:
     with pytest.raises(ValueError, match="timestamp"):
         w.detect(pd.DataFrame({"call_sid": ["x"]}))

@@ -234,7 +234,8 @@ def detect(
     Parameters
     ----------
     samples : DataFrame, pyarrow Table or DuckDB relation
-        Per-second samples with ``by`` (``call_sid``), ``timestamp`` and the columns the
+        Per-second samples with ``by`` (``call_sid``), ``timestamp`` (datetimes; numbers
+        are read as ms since the epoch, as the SDK sends them) and the columns the
         rules read (``rtt_ms, jitter_ms, mos, packets_lost_pct, bytes_received,
         bytes_sent, audio_input_level, audio_output_level``). A missing column skips its
         rules. Values are used as they are: nulls stay nulls.
@@ -267,7 +268,10 @@ def detect(
     new_call = np.ones(len(df), dtype=bool)
     new_call[1:] = call[1:] != call[:-1]
     start = np.maximum.accumulate(np.where(new_call, np.arange(len(df)), 0))
-    ts = pd.to_datetime(df["timestamp"], utc=True)
+    if pd.api.types.is_numeric_dtype(df["timestamp"]):  # ms since the epoch, as the SDK
+        ts = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
+    else:
+        ts = pd.to_datetime(df["timestamp"], utc=True)
     t_s = (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     call_bounds = np.append(np.flatnonzero(new_call), len(df))
     rows: list[tuple[int, int, str, Rule]] = []
