@@ -37,6 +37,8 @@ SUFFIXES = {
     ".csv": "csv",
     ".parquet": "parquet",
 }
+#: JSON Lines input committed per transaction (bounds the transaction's memory).
+COMMIT_BYTES = 128 * 1024 * 1024
 #: Files that sit beside data but are not records (fixture answers, docs).
 _NOT_DATA = {"ground_truth.json"}
 _FLUSH_ROWS = 20_000
@@ -292,6 +294,7 @@ def _jsonl_blocks(
     conn = store.connection
     writer = _Writer(store, report, source, in_tx=True)
     bulk = kind in (None, "sdk-sample")
+    pending = 0
     samples = get_table("samples")
     with fh if fh is not None else _open(path) as f:
         for first, block in line_blocks(f):
@@ -344,11 +347,15 @@ def _jsonl_blocks(
                 _handle(writer, line, record, kind=kind, received_at=None)
             if task is not None:
                 task.advance(len(block))
-            # Commit block by block: the transaction's local storage would otherwise grow
-            # with the file (re-ingesting after an interruption adds only what is missing).
-            writer.flush()
-            conn.execute("COMMIT")
-            conn.execute("BEGIN TRANSACTION")
+            # Commit every COMMIT_BYTES of input: the transaction's local storage would
+            # otherwise grow with the file (re-ingesting after an interruption adds only
+            # what is missing).
+            pending += len(block)
+            if pending >= COMMIT_BYTES:
+                writer.flush()
+                conn.execute("COMMIT")
+                conn.execute("BEGIN TRANSACTION")
+                pending = 0
     writer.flush()
 
 

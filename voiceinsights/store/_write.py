@@ -70,9 +70,19 @@ def write_arrow(
         params: list[object] = []
         tc = table.time_column
         if tc is not None and tc in table.key:
-            existing += f" WHERE {quote(tc)} BETWEEN (SELECT min({quote(tc)}) FROM {batch}) "
-            existing += f"AND (SELECT max({quote(tc)}) FROM {batch})"
-            existing += f" OR {quote(tc)} IS NULL"
+            # Constant bounds (not subqueries) so that DuckDB prunes row groups by their
+            # min/max: the lookup then costs the batch's time range, not the whole table.
+            qc = quote(tc)
+            lo, hi, nulls = conn.execute(
+                f"SELECT min({qc})::VARCHAR, max({qc})::VARCHAR, "
+                f"count(*) FILTER (WHERE {qc} IS NULL) FROM {batch}"
+            ).fetchall()[0]
+            if lo is None:
+                existing += f" WHERE {qc} IS NULL"
+            else:
+                existing += f" WHERE {qc} BETWEEN ?::TIMESTAMPTZ AND ?::TIMESTAMPTZ"
+                existing += f" OR {qc} IS NULL" if nulls else ""
+                params = [lo, hi]
         b_cols = ", ".join("b." + quote(c) for c in table.column_names)
         written = _count(
             conn,
