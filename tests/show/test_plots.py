@@ -126,6 +126,12 @@ def test_quality_heatmap_cells_are_the_group_means() -> None:
     counts = calls.groupby(["direction", calls["start_time"].dt.strftime("%Y-%m-%d")]).size()
     assert f"n={counts.iloc[0]}" in hm.text[0][0]
     assert hm.colorbar.title.text == "mos_mean (1–4.5)"
+    # Legs without a MOS (PSTN, SIP) do not make empty rows.
+    extra = calls.iloc[:5].assign(direction="trunking-originating", mos_mean=float("nan"))
+    (again,) = plots.quality_heatmap(pd.concat([calls, extra]), "direction").data
+    assert list(again.y) == list(hm.y)
+    with pytest.raises(AnalysisError, match="no call has a mos_mean"):
+        plots.quality_heatmap(extra, "direction")
 
 
 def test_quality_heatmap_takes_fleet_rows() -> None:

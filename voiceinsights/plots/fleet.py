@@ -113,7 +113,10 @@ def quality_heatmap(
     grouped = work.groupby(["dim", "day"]).sum(numeric_only=True)
     mean = (grouped["wv"] / grouped["has"].replace(0, np.nan)).unstack("day")
     count = grouped["w"].unstack("day").fillna(0).astype(int)
-    mean = mean.sort_index()
+    # Rows and days without a single value (legs with no MOS: PSTN and SIP legs) stay out.
+    mean = mean.dropna(how="all").dropna(axis=1, how="all").sort_index()
+    if mean.empty:
+        raise AnalysisError(f"quality_heatmap: no call has a {value}")
     count = count.reindex(index=mean.index, columns=mean.columns).fillna(0).astype(int)
     is_mos = value.startswith("mos")
     z = mean.to_numpy(dtype=float)
