@@ -61,7 +61,7 @@ def quality_heatmap(
     """Heatmap of a quality measure by day (x) and a dimension (y).
 
     Each cell is the mean of ``value`` over the calls of that day and dimension value,
-    annotated with the number of calls. For MOS the colour scale runs from the degraded
+    annotated with the number of calls that have a value. For MOS the colour scale runs from the degraded
     band (red) to excellent (green); for other measures (jitter, RTT, loss) higher is
     worse and the scale is reversed.
 
@@ -105,14 +105,13 @@ def quality_heatmap(
         {
             "day": days.to_numpy(),
             "dim": frame[dimension].fillna("(none)").astype(str).to_numpy(),
-            "w": weights.to_numpy(),
             "wv": (vals * weights).to_numpy(),
             "has": (vals.notna() * weights).to_numpy(),
         }
     )
     grouped = work.groupby(["dim", "day"]).sum(numeric_only=True)
     mean = (grouped["wv"] / grouped["has"].replace(0, np.nan)).unstack("day")
-    count = grouped["w"].unstack("day").fillna(0).astype(int)
+    count = grouped["has"].unstack("day").fillna(0).astype(int)  # calls with a value
     # Rows and days without a single value (legs with no MOS: PSTN and SIP legs) stay out.
     mean = mean.dropna(how="all").dropna(axis=1, how="all").sort_index()
     if mean.empty:
