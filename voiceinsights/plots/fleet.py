@@ -61,9 +61,9 @@ def quality_heatmap(
     """Heatmap of a quality measure by day (x) and a dimension (y).
 
     Each cell is the mean of ``value`` over the calls of that day and dimension value,
-    annotated with the number of calls that have a value. For MOS the colour scale runs from the degraded
-    band (red) to excellent (green); for other measures (jitter, RTT, loss) higher is
-    worse and the scale is reversed.
+    annotated with the number of calls that have a value. For MOS the colour scale runs
+    from the degraded band (red) to excellent (green); for other measures (jitter, RTT,
+    loss) higher is worse and the scale is reversed.
 
     Parameters
     ----------
