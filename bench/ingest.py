@@ -9,8 +9,10 @@ written once. Then, each in its own process so peak memory can be read from the 
 - **baseline**: DuckDB ``read_json(file, format='newline_delimited', columns=...)`` creating
   a typed table in a fresh database file, the bar set in ``machine-notes.md``.
 
-Figures: seconds (ratio ours / baseline, goal <= 2), rows/s, input size and the peak RSS of
-each process (goal: under 1 GiB; memory is bounded by the 32 MiB block, not the file).
+Each side runs three times, alternating, and keeps its best time. Figures: seconds (ratio
+ours / baseline, goal <= 2), rows/s, input size and the peak RSS of each process (goal:
+under 1 GiB for a 2 GB input; memory is bounded by the block, the commit interval and
+DuckDB's memory limit during ingest, not by the file).
 Full: 1,000,000 envelopes; ``--short``: 50,000.
 """
 
@@ -27,6 +29,8 @@ from pathlib import Path
 from bench._result import Result
 
 REPO = Path(__file__).resolve().parent.parent
+#: Runs of each side; the best time of each is compared.
+ROUNDS = 3
 
 _OURS = """
 import sys, time
@@ -149,8 +153,17 @@ def run(short: bool) -> list[Result]:
         write_envelopes(path, n)
         gen_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
-        base_s, base_rows, base_peak = _measure(_BASELINE, path, root / "baseline.duckdb")
-        ours_s, ours_rows, ours_peak = _measure(_OURS, path, root / "ours.duckdb")
+        # Alternate the two, three times each, and keep each one's best time: on a shared
+        # machine the load changes from one run to the next.
+        base_runs, ours_runs = [], []
+        for _ in range(ROUNDS):
+            base_runs.append(_measure(_BASELINE, path, root / "baseline.duckdb"))
+            ours_runs.append(_measure(_OURS, path, root / "ours.duckdb"))
+        base_s = min(r[0] for r in base_runs)
+        ours_s = min(r[0] for r in ours_runs)
+        base_rows, ours_rows = base_runs[0][1], ours_runs[0][1]
+        base_peak = max(r[2] for r in base_runs)
+        ours_peak = max(r[2] for r in ours_runs)
     if ours_rows != n or base_rows != n:
         raise RuntimeError(f"row counts differ: ours {ours_rows}, duckdb {base_rows}, n {n}")
     return [
