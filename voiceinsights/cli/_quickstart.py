@@ -172,7 +172,7 @@ def quickstart(db: str | None, report_path: Path, probe: bool, probe_seconds: fl
             except ImportError as exc:
                 click.echo(
                     f"   skipped: {exc.name or exc} is not installed; install the probe "
-                    "extra for test calls: pip install 'voiceinsights[probe,collect]'"
+                    "extra for test calls: pip install 'voiceinsights[probe]'"
                 )
             except OSError as exc:
                 click.echo(f"   skipped: could not start the loopback echo server: {exc}")
