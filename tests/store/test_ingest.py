@@ -119,6 +119,17 @@ def test_bad_records_are_kept_with_file_line_and_field(tmp_path: Path, db_path: 
         assert len(store.rejected()) == 3
 
 
+def test_a_json_lines_file_of_cloudevent_deliveries(tmp_path: Path, db_path: Path) -> None:
+    events = json.loads((FIXTURES / "cloudevents.json").read_text())[:4]
+    path = tmp_path / "deliveries.jsonl"
+    path.write_text(json.dumps(events[:2]) + "\n" + json.dumps(events[2:]) + "\n")
+    with vi.open(db_path) as store:
+        report = store.ingest(path)
+        assert report.rejected == []
+        assert report.kinds["cloudevent"].records == 4
+        assert len(store.cloudevents()) == 4
+
+
 def test_csv_callbacks(tmp_path: Path, db_path: Path) -> None:
     path = tmp_path / "callbacks.csv"
     rows = [

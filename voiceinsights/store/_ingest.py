@@ -290,6 +290,8 @@ def _jsonl_blocks(
     fh: IO[bytes] | None,
     task: ProgressTask | None,
 ) -> None:
+    from voiceinsights.models import iter_page_items
+
     source = str(path)
     conn = store.connection
     writer = _Writer(store, report, source, in_tx=True)
@@ -344,7 +346,9 @@ def _jsonl_blocks(
                         )
                     )
                     continue
-                _handle(writer, line, record, kind=kind, received_at=None)
+                # A line may hold a page or an array (a logged CloudEvents delivery).
+                for item in iter_page_items(record):
+                    _handle(writer, line, item, kind=kind, received_at=None)
             if task is not None:
                 task.advance(len(block))
             # Commit every COMMIT_BYTES of input: the transaction's local storage would
