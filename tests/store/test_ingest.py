@@ -199,6 +199,19 @@ def test_missing_paths_and_unknown_kinds_fail_before_anything_is_read(
         assert store.samples().empty
 
 
+def test_unknown_file_types_and_corrupt_gzip_are_reported(tmp_path: Path, db_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "broken.jsonl.gz").write_bytes(b"\x1f\x8b not really gzip")
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SAMPLE) + "\n")
+    with vi.open(db_path) as store:
+        report = store.ingest([tmp_path / "notes.txt", tmp_path / "broken.jsonl.gz", good])
+        assert len(store.samples()) == 1
+    reasons = {Path(r.source).name: r.reason for r in report.rejected}
+    assert "unknown file type" in reasons["notes.txt"]
+    assert "cannot read" in reasons["broken.jsonl.gz"]
+
+
 def test_a_malformed_json_document_names_the_line(tmp_path: Path, db_path: Path) -> None:
     path = tmp_path / "page.json"
     path.write_text('{\n  "calls": [\n    {"sid": "CA1",,}\n  ]\n}\n')
