@@ -42,6 +42,14 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 pre.tree { font-size: 13px; background: #f9fafb; padding: 8px 12px; border-radius: 6px; }
 """
 
+# Badge styles inline too, for notebooks.
+_BADGE: Final = (
+    "display:inline-block;padding:1px 8px;margin:0 4px 4px 0;border-radius:10px;font-size:12px;"
+)
+_OK: Final = "background:#dcfce7;color:#166534;"
+_BAD: Final = "background:#fee2e2;color:#991b1b;"
+_TAG: Final = "background:#eef2ff;color:#3730a3;"
+
 _BAD_TAGS: Final = frozenset(
     {
         "high_jitter",
@@ -81,8 +89,11 @@ def format_value(value: Any, digits: int = 2) -> str:
 
 def key_value_table(pairs: Iterable[tuple[str, Any]]) -> str:
     """A two-column table of labels and values (escaped)."""
+    # Inline styles: a notebook shows this without the report's style sheet.
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(format_value(v))}</td></tr>"
+        f"<tr><th style='text-align:left;font-weight:500;color:#6b7280;padding:2px 10px 2px 0'>"
+        f"{html.escape(k)}</th><td style='text-align:left;padding:2px 0'>"
+        f"{html.escape(format_value(v))}</td></tr>"
         for k, v in pairs
     )
     return f"<table class='vi kv'>{rows}</table>"
@@ -106,9 +117,10 @@ def table_html(frame: pd.DataFrame, *, max_rows: int = 200, digits: int = 2) -> 
 def badges(labels: Sequence[str]) -> str:
     """Tags as coloured badges (impairment tags red)."""
     if not labels:
-        return "<span class='badge ok'>no tags</span>"
+        return f"<span class='badge ok' style='{_BADGE}{_OK}'>no tags</span>"
     return "".join(
-        f"<span class='badge{' bad' if t in _BAD_TAGS else ''}'>{html.escape(t)}</span>"
+        f"<span class='badge{' bad' if t in _BAD_TAGS else ''}' "
+        f"style='{_BADGE}{_BAD if t in _BAD_TAGS else _TAG}'>{html.escape(t)}</span>"
         for t in labels
     )
 

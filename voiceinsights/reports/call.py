@@ -261,7 +261,8 @@ class CallReport:
         if sid is not None:
             s = self.samples[self.samples["call_sid"] == sid].sort_values("timestamp")
             spark = (
-                "<div>"
+                f"<div><div style='font-size:12px;color:#6b7280'>per second, {html.escape(sid)}"
+                "</div>"
                 + "".join(
                     sparkline(
                         pd.to_numeric(s[col], errors="coerce").to_numpy(),
@@ -272,7 +273,7 @@ class CallReport:
                     )
                     + "<br>"
                     for col, label, lo, hi in (
-                        ("mos", f"MOS per second ({sid})", 1.0, 4.5),
+                        ("mos", "MOS", 1.0, 4.5),
                         ("jitter_ms", "jitter (ms)", 0.0, None),
                         ("rtt_ms", "RTT (ms)", 0.0, None),
                         ("packets_lost_pct", "loss (%)", 0.0, None),
