@@ -60,8 +60,7 @@ def test_voiceinsights_errors_become_messages_not_tracebacks(tmp_path: object) -
 
 def _quickstart_commands() -> dict[str, str]:
     text = (REPO / "README.md").read_text()
-    found = dict(re.findall(r"<!-- (\w+)-command -->\n```\n(.+)\n```", text))
-    return found
+    return dict(re.findall(r"<!-- (\w+)-command -->\n```\n(.+)\n```", text))
 
 
 def test_readme_quickstart_has_the_two_commands() -> None:
