@@ -347,6 +347,7 @@ async def run_async(
         raise ConfigError(f"codec must be one of {sorted(CODECS)}, got {codec!r}")
     if not duration_s > 0 or not timeout_s > 0:
         raise ConfigError("duration_s and timeout_s must be positive numbers of seconds")
+    t0 = time.time()
     report = ProbeReport(run_id=str(uuid.uuid4()), target=url, codec_name=codec, label=label)
     call = _Call(
         report,
@@ -362,7 +363,6 @@ async def run_async(
         on_sample=on_sample,
     )
     loop = asyncio.get_running_loop()
-    t0 = time.time()
     hard_end = loop.time() + duration_s + timeout_s
     try:
         await asyncio.wait_for(call.place(), timeout=duration_s + timeout_s)

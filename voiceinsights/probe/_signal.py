@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ FRAME_S = 0.020
 def speech_like(
     duration_s: float, *, sample_rate_hz: int = SAMPLE_RATE_HZ, seed: int = 7
 ) -> npt.NDArray[np.int16]:
-    """A deterministic speech-like signal.
+    """A deterministic speech-like signal (read-only; cached, scheduled probes reuse it).
 
     Parameters
     ----------
@@ -52,6 +53,12 @@ def speech_like(
     numpy.ndarray of int16
         Mono samples, peak about -6 dBFS (16384).
     """
+    return _speech_like(float(duration_s), int(sample_rate_hz), int(seed))
+
+
+@functools.lru_cache(maxsize=4)
+def _speech_like(duration_s: float, sample_rate_hz: int, seed: int) -> npt.NDArray[np.int16]:
+    """Generate the samples of :func:`speech_like`."""
     rng = np.random.default_rng(seed)
     n = max(round(duration_s * sample_rate_hz), 0)
     out = np.zeros(n, dtype=np.float64)
@@ -80,7 +87,9 @@ def speech_like(
     peak = float(np.max(np.abs(out))) if n else 0.0
     if peak > 0:
         out *= 16384.0 / peak
-    return out.astype(np.int16)
+    samples = out.astype(np.int16)
+    samples.flags.writeable = False  # shared by the cache
+    return samples
 
 
 def audio_level(samples: npt.NDArray[Any]) -> int:
