@@ -50,6 +50,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _RFC2822_HINT = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s")
 _RFC2822_FORMAT = "%a, %d %b %Y %H:%M:%S %z"
+# Twilio's exact RFC 2822 layout; years below 1000 are left to email.utils (which reads
+# two-digit years as 19xx/20xx).
+_RFC2822_STRICT = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9]\d{3}) "
+    r"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\Z"
+)
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    )
+}
 _DTYPE = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 
@@ -165,6 +178,25 @@ def parse_epoch_ms(value: Any, *, field: str | None = None) -> datetime | None:
         raise ValidationError(f"timestamp {value!r} is out of range", field=field) from None
 
 
+def _parse_rfc2822_fast(text: str) -> datetime | None:
+    """The strict form Twilio writes (``Tue, 10 Aug 2021 17:47:58 +0000``) without
+    ``email.utils``; None for anything else (the general parser then decides)."""
+    m = _RFC2822_STRICT.match(text)
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
+    try:
+        parsed = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+        if oh == "00" and om == "00":
+            return parsed
+        offset = timedelta(hours=int(oh), minutes=int(om))
+        if offset >= timedelta(hours=24):
+            return None
+        return parsed - offset if sign == "+" else parsed + offset
+    except (ValueError, OverflowError):
+        return None  # the general parser gives the same answer or the usual error
+
+
 def _parse_string(value: str, *, field: str | None) -> datetime | None:
     text = value.strip()
     if not text:
@@ -174,6 +206,9 @@ def _parse_string(value: str, *, field: str | None) -> datetime | None:
             return parse_timestamp(int(text), field=field)
         return _from_epoch(float(text), field=field)
     if _RFC2822_HINT.match(text):
+        fast = _parse_rfc2822_fast(text)
+        if fast is not None:
+            return fast
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

@@ -148,3 +148,47 @@ def test_epoch_ms_fields() -> None:
     for bad in (float("inf"), True, "soon", 10**30):
         with pytest.raises(ValidationError):
             parse_epoch_ms(bad, field="timestamp")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@given(
+    st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9998, 12, 30)),
+    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+    st.booleans(),
+    st.booleans(),
+)
+def test_rfc2822_matches_email_utils(
+    naive: datetime, offset_min: int, weekday: bool, negative_zero: bool
+) -> None:
+    """The fast path for Twilio's layout agrees with the standard library's parser."""
+    sign = "-" if offset_min < 0 or (offset_min == 0 and negative_zero) else "+"
+    text = (
+        (f"{_DAYS[naive.weekday()]}, " if weekday else "")
+        + f"{naive.day:02d} {_MONS[naive.month - 1]} {naive.year} "
+        + f"{naive:%H:%M:%S} {sign}{abs(offset_min) // 60:02d}{abs(offset_min) % 60:02d}"
+    )
+    want = email.utils.parsedate_to_datetime(text)
+    want = want.replace(tzinfo=UTC) if want.tzinfo is None else want.astimezone(UTC)
+    got = parse_timestamp(text)
+    assert got == want
+    assert got is not None
+    assert got.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tue, 10 Aug 0021 17:47:58 +0000",  # email.utils reads years below 100 as 19xx/20xx
+        "Tue, 10 aug 2021 17:47:58 +0000",
+        "Tue, 10 Aug 2021 7:47:58 +0000",
+        "Tue, 10 Aug 2021 17:47:58 GMT",
+        "Tue, 10 Aug 2021 17:47:58 +0099",
+    ],
+)
+def test_rfc2822_variants_follow_email_utils(text: str) -> None:
+    want = email.utils.parsedate_to_datetime(text)
+    want = want.replace(tzinfo=UTC) if want.tzinfo is None else want.astimezone(UTC)
+    assert parse_timestamp(text) == want

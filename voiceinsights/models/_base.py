@@ -82,9 +82,26 @@ class FormModel(WireModel):
     @model_validator(mode="before")
     @classmethod
     def _form_values(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            # Common case first: text keys and non-empty text values need no copy.
+            for k, v in data.items():
+                if type(k) is not str or type(v) is not str or not v:
+                    break
+            else:
+                return data
         if isinstance(data, Mapping):
             return {str(k): _blank_to_none(v) for k, v in data.items()}
         return data
+
+    def _column_values(self) -> dict[str, Any]:
+        """The modelled fields by attribute name (as ``model_dump()`` gives them for these
+        flat models of scalars), less any that an unmodelled input key shadows."""
+        values = dict(self.__dict__)
+        extra = self.__pydantic_extra__
+        if extra:
+            for key in extra:
+                values.pop(key, None)
+        return values
 
 
 def _json_default(value: Any) -> Any:
@@ -121,10 +138,15 @@ def _nan_to_none(value: Any) -> Any:
 def extra_json(extra: Mapping[str, Any]) -> str | None:
     """The ``extra`` column: JSON of the unmodelled fields, or null when there are none."""
     cleaned = {k: v for k, v in extra.items() if v is not None}
-    return dumps(cleaned) if cleaned else None
+    if not cleaned:
+        return None
+    if all(type(v) is str for v in cleaned.values()):  # form fields: nothing to convert
+        return json.dumps(cleaned, sort_keys=True, separators=(",", ":"))
+    return dumps(cleaned)
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {}
+_COLUMN_SETS: dict[str, frozenset[str]] = {}
 
 
 def make_row(table: str, values: Mapping[str, Any]) -> Row:
@@ -136,10 +158,12 @@ def make_row(table: str, values: Mapping[str, Any]) -> Row:
     if columns is None:
         columns = get_table(table).column_names
         _COLUMNS[table] = columns
-    unknown = set(values) - set(columns)
-    if unknown:
+        _COLUMN_SETS[table] = frozenset(columns)
+    if not _COLUMN_SETS[table].issuperset(values):
+        unknown = set(values) - _COLUMN_SETS[table]
         raise KeyError(f"{table} has no columns {sorted(unknown)}")
-    return table, {c: values.get(c) for c in columns}
+    get = values.get
+    return table, {c: get(c) for c in columns}
 
 
 def validate(model: type[M], data: Any, *, kind: str, prefix: str = "") -> M:

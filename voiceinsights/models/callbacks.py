@@ -10,7 +10,7 @@ fields, ``SipHeader_*``, ``CallToken``...) are kept in the row's ``extra`` JSON.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -97,9 +97,7 @@ class CallStatusCallback(_Common):
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``call_events`` row."""
-        values: dict[str, Any] = self.model_dump(by_alias=False)
-        for key in self.unmodelled():
-            values.pop(key, None)
+        values = self._column_values()
         values.update(received_at=received_at, ingest_source=source, extra=self._extra())
         return [make_row("call_events", values)]
 
@@ -127,9 +125,7 @@ class ConferenceStatusCallback(_Common):
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``conference_events`` row."""
-        values: dict[str, Any] = self.model_dump(by_alias=False)
-        for key in self.unmodelled():
-            values.pop(key, None)
+        values = self._column_values()
         values.update(received_at=received_at, ingest_source=source, extra=self._extra())
         return [make_row("conference_events", values)]
 
@@ -154,8 +150,6 @@ class RecordingStatusCallback(_Common):
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``recordings`` row."""
-        values: dict[str, Any] = self.model_dump(by_alias=False)
-        for key in self.unmodelled():
-            values.pop(key, None)
+        values = self._column_values()
         values.update(received_at=received_at, ingest_source=source, extra=self._extra())
         return [make_row("recordings", values)]
