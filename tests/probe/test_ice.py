@@ -10,6 +10,7 @@ import sys
 import aioice.ice
 import pytest
 
+from voiceinsights._exceptions import ConfigError
 from voiceinsights.probe._analyse import candidates_from_sdp
 from voiceinsights.probe._ice import (
     gather_addresses_for,
@@ -41,6 +42,14 @@ def test_no_public_stun_by_default() -> None:
     assert turn.iceServers[0].username == "u"
     assert turn.iceServers[0].urls == "turn:127.0.0.1:3478"
     assert turn.iceTransportPolicy.value == "relay"
+
+
+def test_turn_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEINSIGHTS_TURN_PASSWORD", "from-env")
+    (server,) = ice_configuration(["turn:alice@127.0.0.1:3478"]).iceServers
+    assert (server.username, server.credential) == ("alice", "from-env")
+    with pytest.raises(ConfigError):
+        ice_configuration(["127.0.0.1:3478"])
 
 
 def test_scope_is_per_task_and_restored() -> None:

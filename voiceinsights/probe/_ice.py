@@ -149,7 +149,8 @@ def ice_configuration(ice_servers: Sequence[str] = (), *, relay_only: bool = Fal
     Parameters
     ----------
     ice_servers : sequence of str
-        ``stun:`` / ``turn:`` URLs; credentials for TURN as ``turn:user:pass@host:port``.
+        ``stun:`` / ``turn:`` URLs; TURN credentials as ``turn:user:pass@host:port``, or
+        ``turn:user@host:port`` with the password in ``VOICEINSIGHTS_TURN_PASSWORD``.
     relay_only : bool
         Use only relayed (TURN) candidates.
     """
@@ -169,6 +170,10 @@ def _ice_server(url: str, factory: Any) -> Any:
         raise ConfigError(f"ICE server {url!r} must start with stun:, turn: or turns:")
     if "@" in rest:
         creds, _, hostport = rest.rpartition("@")
-        user, _, password = creds.partition(":")
+        user, sep, password = creds.partition(":")
+        if not sep:  # keep the secret off the command line
+            import os
+
+            password = os.environ.get("VOICEINSIGHTS_TURN_PASSWORD", "")
         return factory(urls=f"{scheme}:{hostport}", username=user, credential=password)
     return factory(urls=url)
