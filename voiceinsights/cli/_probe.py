@@ -102,7 +102,10 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     "--ice-server",
     "ice_servers",
     multiple=True,
-    help="stun:/turn: URL (turn:user:pass@host:port); repeatable. None by default.",
+    help=(
+        "stun:/turn: URL (turn:user@host:port, password in $VOICEINSIGHTS_TURN_PASSWORD); "
+        "repeatable. None by default."
+    ),
 )
 @click.option("--relay-only", is_flag=True, help="Use only TURN-relayed candidates.")
 @click.option("--bind", default=None, help="Local address ICE gathers on.")
