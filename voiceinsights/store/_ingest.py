@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
 import io
@@ -364,35 +363,9 @@ def _jsonl_blocks(
 
 
 def _ingest_csv(store: Store, path: Path, report: IngestReport, kind: str | None) -> None:
-    """CSV of form fields (one callback per row, the header holds Twilio's field names)."""
-    source = str(path)
-    with _open(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.DictReader(text)
+    from voiceinsights.store._csv import ingest_csv
 
-        def rows() -> Iterator[tuple[int | None, Any]]:
-            try:
-                for row in reader:
-                    extra = row.pop(None, None)
-                    if extra:
-                        report.reject(
-                            Rejection(
-                                source,
-                                reader.line_num,
-                                None,
-                                None,
-                                f"{len(extra)} more values than header fields",
-                                json.dumps(extra),
-                            )
-                        )
-                        continue
-                    yield reader.line_num, {k: v for k, v in row.items() if v is not None}
-            except (csv.Error, UnicodeDecodeError) as exc:
-                report.reject(
-                    Rejection(source, reader.line_num, None, None, f"unreadable CSV: {exc}")
-                )
-
-        ingest_record_iter(store, rows(), source=source, kind=kind, report=report)
+    ingest_csv(store, path, report, kind)
 
 
 def _parquet_table(path: Path, columns: list[str]) -> str | None:
