@@ -271,6 +271,48 @@ def test_bad_input_gets_4xx_with_reason_never_500(
     assert not df["call_sid"].isin(["CAbig000001", "CAbad00001", "CAbad00002"]).any()
 
 
+def test_callbacks_answer_alike_on_fast_and_routed_paths(
+    server: CollectorProcess, client: httpx.Client
+) -> None:
+    """Without an Origin header callbacks take the short path past CORS and routing; with
+    one they go through the whole stack. Both give the same answers and store the same."""
+    url = server.base + "/twilio/voice/status"
+    cases: list[tuple[str, list[tuple[str, str]], dict[str, str]]] = []
+    for n, sid in enumerate(("CAfast00001", "CArouted001")):
+        good = call_status(sid, 3)
+        bad_value = [(k, "exploded" if k == "CallStatus" else v) for k, v in good]
+        cases += [
+            ("good", good, sign_form(url, good)),
+            ("bad-value", bad_value, sign_form(url, bad_value)),
+            ("forged", good, sign_form(url, good, token="x" * 32 + str(n))),
+            ("json", good, {"Content-Type": "application/json"}),
+        ]
+    answers: dict[str, list[tuple[int, bytes, str | None]]] = {}
+    for i, (name, params, headers) in enumerate(cases):
+        extra = {"Origin": ORIGIN} if i >= len(cases) // 2 else {}
+        r = client.post(url, content=urlencode(params), headers={**headers, **extra})
+        if name == "forged":  # the message does not depend on the token
+            assert r.json()["reason"] == "signature"
+        answers.setdefault(name, []).append((r.status_code, r.content, r.headers.get("vary")))
+        if extra:
+            assert r.headers["access-control-allow-origin"] == ORIGIN
+        else:
+            assert "access-control-allow-origin" not in r.headers
+    assert [a[0] for a in answers["good"]] == [204, 204]
+    assert [a[0] for a in answers["bad-value"]] == [400, 400]
+    assert [a[0] for a in answers["forged"]] == [403, 403]
+    assert [a[0] for a in answers["json"]] == [415, 415]
+    for name, (fast, routed) in answers.items():
+        assert fast == routed, name
+        assert fast[2] is not None
+        assert "Origin" in fast[2]
+    df = wait_rows(server.parquet_dir, "call_events", 2, prefix="CA")
+    got = df[df["call_sid"].isin(["CAfast00001", "CArouted001"])]
+    assert sorted(got["call_sid"]) == ["CAfast00001", "CArouted001"]
+    cols = ["call_status", "sequence_number", "timestamp", "extra", "ingest_source"]
+    assert got[cols].iloc[0].to_dict() == got[cols].iloc[1].to_dict()
+
+
 def _cloudevent(i: int) -> dict[str, object]:
     return {
         "specversion": "1.0",

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voiceinsights._exceptions import SignatureError, ValidationError
 from voiceinsights.collector._metrics import Metrics
@@ -122,7 +123,12 @@ def parse_form(text: str) -> list[tuple[str, str]]:
         name, eq, value = part.partition("=")
         if not eq:
             raise ValueError(f"form field {name[:40]!r} has no '='")
-        pairs.append((unquote_plus(name, errors="strict"), unquote_plus(value, errors="strict")))
+        # Only escaped text needs decoding (most names and many values are plain).
+        if "%" in name or "+" in name:
+            name = unquote_plus(name, errors="strict")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value, errors="strict")
+        pairs.append((name, value))
     return pairs
 
 
@@ -194,14 +200,46 @@ class Collector:
     # -- helpers ------------------------------------------------------------------------
     def signed_url(self, request: Request) -> str:
         """The URL Twilio signed: ``--public-url`` + path + query, or what the server saw."""
-        raw_path = request.scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else request.url.path
-        query = request.scope.get("query_string", b"").decode("latin-1")
+        host = request.headers.get("host")
+        return self._signed_url_of(request.scope, None if host is None else host.encode("latin-1"))
+
+    def _signed_url_of(self, scope: Scope, host: bytes | None) -> str:
+        raw_path = scope.get("raw_path")
+        path: str = (
+            raw_path.decode("latin-1") if raw_path else scope.get("root_path", "") + scope["path"]
+        )
+        query = scope.get("query_string", b"").decode("latin-1")
         tail = path + ("?" + query if query else "")
         if self._public is not None:
             return self._public + tail
-        host = request.headers.get("host") or "localhost"
-        return f"{request.url.scheme}://{host}{tail}"
+        netloc = host.decode("latin-1") if host else "localhost"
+        return f"{scope.get('scheme', 'http')}://{netloc}{tail}"
+
+    async def _receive_body(self, receive: Receive, declared: str | None) -> bytes:
+        """The request body, within the size limit (413 beyond it)."""
+        limit = self.config.max_body_bytes
+        if declared is not None:
+            if not declared.isdigit():
+                raise _RejectError(400, "content-length", "Content-Length is not a number")
+            if int(declared) > limit:
+                raise _RejectError(
+                    413, "too-large", f"body of {declared} bytes exceeds the limit of {limit} bytes"
+                )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise _RejectError(413, "too-large", f"body exceeds the limit of {limit} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            elif message["type"] == "http.disconnect":
+                raise _RejectError(400, "disconnect", "client disconnected mid-body")
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def read_body(self, request: Request, content_types: Sequence[str]) -> bytes:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -212,26 +250,7 @@ class Collector:
                 f"content type {ctype or 'none'!r} is not accepted here; "
                 f"send {' or '.join(content_types)}",
             )
-        limit = self.config.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise _RejectError(400, "content-length", "Content-Length is not a number")
-            if int(declared) > limit:
-                raise _RejectError(
-                    413, "too-large", f"body of {declared} bytes exceeds the limit of {limit} bytes"
-                )
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _RejectError(413, "too-large", f"body exceeds the limit of {limit} bytes")
-                chunks.append(chunk)
-        except ClientDisconnect:
-            raise _RejectError(400, "disconnect", "client disconnected mid-body") from None
-        return b"".join(chunks)
+        return await self._receive_body(request.receive, request.headers.get("content-length"))
 
     async def spool_records(
         self,
@@ -267,20 +286,38 @@ class Collector:
             raise _RejectError(400, "invalid-field", str(exc), where + name) from None
 
     # -- handlers -----------------------------------------------------------------------
-    async def form_callback(self, request: Request) -> Response:
-        endpoint = request.url.path
-        kind = _FORM_ENDPOINTS[endpoint]
-        body = await self.read_body(request, (_FORM,))
+    async def form_callback(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], kind: str
+    ) -> None:
+        """Validate, check and durably spool one form-encoded Twilio callback.
+
+        Works on the raw ASGI request (the busiest endpoints skip Starlette's request
+        objects); raises :class:`_RejectError` for a bad request.
+        """
+        endpoint: str = scope["path"]
+        ctype = headers.get(b"content-type", b"").decode("latin-1")
+        ctype = ctype.split(";")[0].strip().lower()
+        if ctype != _FORM:
+            raise _RejectError(
+                415,
+                "content-type",
+                f"content type {ctype or 'none'!r} is not accepted here; send {_FORM}",
+            )
+        declared = headers.get(b"content-length")
+        body = await self._receive_body(
+            receive, None if declared is None else declared.decode("latin-1")
+        )
         try:
-            text = body.decode("utf-8")
-            pairs = parse_form(text)
+            pairs = parse_form(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise _RejectError(
                 400, "malformed-body", f"form body does not decode: {exc}", "body"
             ) from None
+        signature = headers.get(b"x-twilio-signature")
+        url = self._signed_url_of(scope, headers.get(b"host"))
         self._check_signature(
             lambda tokens: validate_form_signature(
-                self.signed_url(request), pairs, request.headers.get("x-twilio-signature"), tokens
+                url, pairs, None if signature is None else signature.decode("latin-1"), tokens
             )
         )
         record: dict[str, Any] = {}
@@ -293,7 +330,6 @@ class Collector:
         now = datetime.now(UTC)
         rows = self._validate(endpoint, record, kind, now)
         await self.spool_records(endpoint, None, [(kind, record)], now, rows)
-        return Response(status_code=204)
 
     async def event_streams(self, request: Request) -> Response:
         endpoint = request.url.path
@@ -425,6 +461,16 @@ class Collector:
             ) from None
 
 
+def _reject(collector: Collector, method: str, path: str, rej: _RejectError) -> JSONResponse:
+    """The answer to a refused request (counted and logged, never stored)."""
+    collector.metrics.inc("rejections_total", endpoint=path, reason=rej.reason)
+    log.warning("rejected %s %s: %d %s", method, path, rej.status, rej.message)
+    body: dict[str, Any] = {"error": rej.message, "reason": rej.reason}
+    if rej.field is not None:
+        body["field"] = rej.field
+    return JSONResponse(body, status_code=rej.status)
+
+
 def _wrap(
     collector: Collector, handler: Callable[[Request], Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -435,16 +481,86 @@ def _wrap(
         try:
             response = await handler(request)
         except _RejectError as rej:
-            metrics.inc("rejections_total", endpoint=path, reason=rej.reason)
-            log.warning("rejected %s %s: %d %s", request.method, path, rej.status, rej.message)
-            body: dict[str, Any] = {"error": rej.message, "reason": rej.reason}
-            if rej.field is not None:
-                body["field"] = rej.field
-            response = JSONResponse(body, status_code=rej.status)
+            response = _reject(collector, request.method, path, rej)
         metrics.inc("requests_total", endpoint=path, status=str(response.status_code))
         return response
 
     return endpoint
+
+
+def _first_headers(scope: Scope) -> dict[bytes, bytes]:
+    """Request headers by (lower-case) name; the first of a repeated header wins."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name not in headers:
+            headers[name] = value
+    return headers
+
+
+_VARY_ORIGIN: Final = (b"vary", b"Origin")
+
+
+class _FormEndpoint:
+    """ASGI app of one form-encoded Twilio callback endpoint.
+
+    Routed like any endpoint, and also called directly by :class:`_FastForms`. Answers
+    204 once the callback is spooled, or the rejection; counts both.
+    """
+
+    def __init__(self, collector: Collector, path: str, kind: str) -> None:
+        self.collector = collector
+        self.path = path
+        self.kind = kind
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes] | None = None,
+        vary: bool = False,
+    ) -> None:
+        collector = self.collector
+        try:
+            await collector.form_callback(
+                scope, receive, headers or _first_headers(scope), self.kind
+            )
+        except _RejectError as rej:
+            response = _reject(collector, scope["method"], self.path, rej)
+            if vary:
+                response.headers["Vary"] = "Origin"
+            collector.metrics.inc("requests_total", endpoint=self.path, status=str(rej.status))
+            await response(scope, receive, send)
+            return
+        collector.metrics.inc("requests_total", endpoint=self.path, status="204")
+        headers_out = [_VARY_ORIGIN] if vary else []
+        await send({"type": "http.response.start", "status": 204, "headers": headers_out})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class _FastForms:
+    """Middleware that hands Twilio's form callbacks straight to their endpoint.
+
+    Status callbacks are the collector's busiest requests: a plain ``POST`` to one of
+    their exact paths without an ``Origin`` header (Twilio sends none) skips CORS, the
+    exception middleware, routing and Starlette's request objects. The answers are the
+    same as on the routed path (including the ``Vary: Origin`` CORS adds); everything
+    else, and errors raised here, go through the usual stack.
+    """
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, _FormEndpoint]) -> None:
+        self.app = app
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            endpoint = self.endpoints.get(scope["path"])
+            if endpoint is not None:
+                headers = _first_headers(scope)
+                if b"origin" not in headers:
+                    await endpoint(scope, receive, send, headers, vary=True)
+                    return
+        await self.app(scope, receive, send)
 
 
 def create_app(config: CollectorConfig) -> Starlette:
@@ -457,8 +573,9 @@ def create_app(config: CollectorConfig) -> Starlette:
     def route(path: str, fn: Callable[[Request], Awaitable[Response]], method: str) -> Route:
         return Route(path, _wrap(collector, fn), methods=[method])
 
+    forms = {p: _FormEndpoint(collector, p, kind) for p, kind in _FORM_ENDPOINTS.items()}
     routes = [
-        *(route(p, collector.form_callback, "POST") for p in _FORM_ENDPOINTS),
+        *(Route(p, forms[p], methods=["POST"]) for p in _FORM_ENDPOINTS),
         route("/twilio/events", collector.event_streams, "POST"),
         route("/sdk/events", collector.sdk_events, "POST"),
         route("/sdk/forwarder.js", collector.forwarder_js, "GET"),
@@ -494,13 +611,14 @@ def create_app(config: CollectorConfig) -> Starlette:
             await collector.stop()
 
     middleware = [
+        Middleware(_FastForms, endpoints=forms),
         Middleware(
             CORSMiddleware,
             allow_origins=list(config.allow_origins),
             allow_methods=["POST", "GET"],
             allow_headers=["authorization", "content-type"],
             max_age=600,
-        )
+        ),
     ]
     app = Starlette(
         routes=routes,
