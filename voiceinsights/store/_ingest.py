@@ -7,7 +7,10 @@ import gzip
 import io
 import json
 import os
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -281,6 +284,59 @@ def _ingest_jsonl(
         raise
 
 
+_Block = tuple[int, int, pa.Table, list[tuple[int, bytes]], pa.Table | None, list[tuple[int, str]]]
+
+
+def _blocks(
+    conn: duckdb.DuckDBPyConnection,
+    f: IO[bytes],
+    source: str,
+    now: dt.datetime,
+    bulk: bool,
+) -> Iterator[_Block]:
+    """``(first line, size, lines, bad lines, mapped samples, leftovers)`` per block.
+
+    With ``bulk`` the SQL mapping of the next blocks runs in two worker threads, each on
+    its own cursor (DuckDB releases the GIL), while the caller writes the current one:
+    writes stay in order on the caller's connection, so de-duplication is unchanged.
+    """
+    if not bulk:
+        for first, block in line_blocks(f):
+            lines, bad = lines_table(first, block)
+            yield first, len(block), lines, bad, None, []
+        return
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def work(first: int, block: bytes) -> _Block:
+        cur = getattr(local, "cursor", None)
+        if cur is None:
+            cur = conn.cursor()
+            cur.execute("SET TimeZone = 'UTC'")
+            local.cursor = cur
+            cursors.append(cur)
+        lines, bad = lines_table(first, block)
+        rel, leftovers = map_samples(cur, lines, source, now)
+        mapped = rel.to_arrow_table()
+        cur.execute("DROP TABLE IF EXISTS _vi_mapped")
+        return first, len(block), lines, bad, mapped, leftovers
+
+    in_flight: deque[Future[_Block]] = deque()
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vi-ingest") as pool:
+            for first, block in line_blocks(f):
+                in_flight.append(pool.submit(work, first, block))
+                if len(in_flight) >= 2:
+                    yield in_flight.popleft().result()
+            while in_flight:
+                yield in_flight.popleft().result()
+    finally:
+        for future in in_flight:
+            future.cancel()
+        for cur in cursors:
+            cur.close()
+
+
 def _jsonl_blocks(
     store: Store,
     path: Path,
@@ -298,8 +354,9 @@ def _jsonl_blocks(
     pending = 0
     samples = get_table("samples")
     with fh if fh is not None else _open(path) as f:
-        for first, block in line_blocks(f):
-            lines, bad = lines_table(first, block)
+        for first, block_len, lines, bad, mapped, leftovers in _blocks(
+            conn, f, source, writer.now, bulk
+        ):
             for line, piece in bad:
                 writer.reject(
                     Rejection(
@@ -311,14 +368,12 @@ def _jsonl_blocks(
                         piece[:_RAW_MAX].decode("utf-8", "replace"),
                     )
                 )
-            if bulk:
-                rel, leftovers = map_samples(conn, lines, source, writer.now)
-                result = write_arrow(conn, samples, rel)
+            if mapped is not None:
+                result = write_arrow(conn, samples, mapped)
                 report.add_write(result, "sdk-sample")
                 report.kind("sdk-sample").records += (
                     result.inserted + result.duplicates + result.updated
                 )
-                conn.execute("DROP TABLE IF EXISTS _vi_mapped")
                 todo: Iterator[tuple[int, str]] = iter(leftovers)
             else:
                 todo = iter(
@@ -349,11 +404,11 @@ def _jsonl_blocks(
                 for item in iter_page_items(record):
                     _handle(writer, line, item, kind=kind, received_at=None)
             if task is not None:
-                task.advance(len(block))
+                task.advance(block_len)
             # Commit every COMMIT_BYTES of input: the transaction's local storage would
             # otherwise grow with the file (re-ingesting after an interruption adds only
             # what is missing).
-            pending += len(block)
+            pending += block_len
             if pending >= COMMIT_BYTES:
                 writer.flush()
                 conn.execute("COMMIT")
