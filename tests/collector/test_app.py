@@ -306,7 +306,9 @@ def test_callbacks_answer_alike_on_fast_and_routed_paths(
         assert fast == routed, name
         assert fast[2] is not None
         assert "Origin" in fast[2]
-    df = wait_rows(server.parquet_dir, "call_events", 2, prefix="CA")
+    wait_rows(server.parquet_dir, "call_events", 1, prefix="CAfast00001")
+    wait_rows(server.parquet_dir, "call_events", 1, prefix="CArouted001")
+    df = read_table(server.parquet_dir, "call_events")
     got = df[df["call_sid"].isin(["CAfast00001", "CArouted001"])]
     assert sorted(got["call_sid"]) == ["CAfast00001", "CArouted001"]
     cols = ["call_status", "sequence_number", "timestamp", "extra", "ingest_source"]

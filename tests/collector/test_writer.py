@@ -11,7 +11,7 @@ import pytest
 import voiceinsights
 from voiceinsights.collector import Metrics, SegmentWriter, Spool, records_to_rows
 from voiceinsights.collector._spool import read_checkpoint
-from voiceinsights.collector._writer import encode_record
+from voiceinsights.collector._writer import encode_form, encode_record
 
 NOW = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 
@@ -144,3 +144,35 @@ def test_parse_form_is_strict() -> None:
         parse_form("a=1&b")
     with pytest.raises(UnicodeDecodeError):
         parse_form("a=%FF")
+
+
+def test_form_bodies_spooled_raw_replay_to_the_same_rows() -> None:
+    from urllib.parse import urlencode
+
+    from voiceinsights.collector._form import form_record, parse_form
+
+    fields = [
+        *_form("CAraw1").items(),
+        ("Called", "+1 (415) 555-0100"),
+        ("SipHeader_X", "a"),
+        ("SipHeader_X", "b&c=d"),  # repeated: kept as a list, escapes decoded
+        ("Note", 'caf\u00e9 "q" \\'),
+    ]
+    body = urlencode(fields)
+    record = form_record(parse_form(body))
+    assert record["SipHeader_X"] == ["a", "b&c=d"]
+    endpoint = "collector:/twilio/voice/status"
+    raw_line = encode_form(endpoint, NOW, "call-status", body)
+    assert body in raw_line.decode()  # the body as received, not re-encoded fields
+    from_raw = records_to_rows([raw_line])
+    from_record = records_to_rows([encode_record(endpoint, NOW, None, [("call-status", record)])])
+    assert from_raw == from_record
+    assert from_raw[2] == 1
+    row = from_raw[0]["call_events"][0]
+    assert row["call_sid"] == "CAraw1"
+    assert '"SipHeader_X":["a","b&c=d"]' in row["extra"]
+    # A body that no longer parses as a record is kept in rejected, not dropped.
+    bad = encode_form(endpoint, NOW, "call-status", urlencode([("CallSid", "CAraw2")]))
+    rows, rejected, count = records_to_rows([bad])
+    assert (rows, count) == ({}, 1)
+    assert rejected[0]["field"] == "CallStatus"

@@ -10,6 +10,7 @@ and logged; they are never stored as data.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -18,7 +19,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -30,13 +30,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from voiceinsights._exceptions import SignatureError, ValidationError
+from voiceinsights.collector._form import form_record, parse_form
 from voiceinsights.collector._metrics import Metrics
 from voiceinsights.collector._signature import validate_body_signature, validate_form_signature
 from voiceinsights.collector._spool import Spool
 from voiceinsights.collector._tokens import TokenVerifier
-from voiceinsights.collector._writer import SegmentWriter, encode_record
+from voiceinsights.collector._writer import SegmentWriter, encode_form, encode_record
 
-__all__ = ["Collector", "CollectorConfig", "create_app"]
+__all__ = ["Collector", "CollectorConfig", "create_app", "parse_form"]
 
 log = logging.getLogger("voiceinsights.collector")
 
@@ -110,28 +111,6 @@ class CollectorConfig:
         return Path(self.data_dir) / "parquet"
 
 
-def parse_form(text: str) -> list[tuple[str, str]]:
-    """Decode an ``application/x-www-form-urlencoded`` body into ``(name, value)`` pairs.
-
-    Strict: a field without ``=`` or a percent-escape that is not UTF-8 raises
-    ``ValueError`` / ``UnicodeDecodeError``. Empty fields (``a=1&&b=2``) are skipped.
-    """
-    pairs = []
-    for part in text.split("&"):
-        if not part:
-            continue
-        name, eq, value = part.partition("=")
-        if not eq:
-            raise ValueError(f"form field {name[:40]!r} has no '='")
-        # Only escaped text needs decoding (most names and many values are plain).
-        if "%" in name or "+" in name:
-            name = unquote_plus(name, errors="strict")
-        if "%" in value or "+" in value:
-            value = unquote_plus(value, errors="strict")
-        pairs.append((name, value))
-    return pairs
-
-
 class _RejectError(Exception):
     def __init__(self, status: int, reason: str, message: str, field: str | None = None):
         super().__init__(message)
@@ -185,6 +164,9 @@ class Collector:
             "spool_commits_total", lambda: spool.commits, "Group commits (one fdatasync each)"
         )
         log.info("collector spool %s, segments in %s", spool.path, self.config.parquet_dir)
+        # Everything loaded so far (pandas, pyarrow, the models) lives as long as the
+        # process: keep it out of the garbage collector's full passes.
+        gc.freeze()
 
     async def stop(self) -> None:
         """Commit what is queued, write everything to Parquet, remove the empty spool."""
@@ -261,16 +243,21 @@ class Collector:
         rows: list[tuple[str, dict[str, Any]]],
     ) -> None:
         """Durably spool one request's records; ``rows`` (already parsed) go to the writer."""
-        assert self.spool is not None, "collector not started"
         line = encode_record("collector:" + endpoint, received_at, identity, records)
+        await self._spool_line(endpoint, line, len(records), rows)
+
+    async def _spool_line(
+        self, endpoint: str, line: bytes, count: int, rows: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        assert self.spool is not None, "collector not started"
         try:
-            await self.spool.append(line, (len(records), rows))
+            await self.spool.append(line, (count, rows))
         except OSError as exc:  # disk full, I/O error: not the client's fault; it may retry
             log.error("spool append failed: %s", exc)
             raise _RejectError(
                 503, "spool-unavailable", "the collector cannot store data right now"
             ) from None
-        self.metrics.inc("records_accepted_total", len(records), endpoint=endpoint)
+        self.metrics.inc("records_accepted_total", count, endpoint=endpoint)
 
     def _validate(
         self, endpoint: str, raw: Any, kind: str, received_at: datetime, where: str = ""
@@ -308,7 +295,8 @@ class Collector:
             receive, None if declared is None else declared.decode("latin-1")
         )
         try:
-            pairs = parse_form(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            pairs = parse_form(text)
         except (UnicodeDecodeError, ValueError) as exc:
             raise _RejectError(
                 400, "malformed-body", f"form body does not decode: {exc}", "body"
@@ -320,16 +308,11 @@ class Collector:
                 url, pairs, None if signature is None else signature.decode("latin-1"), tokens
             )
         )
-        record: dict[str, Any] = {}
-        for name, value in pairs:
-            if name in record:
-                prev = record[name]
-                record[name] = [*prev, value] if isinstance(prev, list) else [prev, value]
-            else:
-                record[name] = value
         now = datetime.now(UTC)
-        rows = self._validate(endpoint, record, kind, now)
-        await self.spool_records(endpoint, None, [(kind, record)], now, rows)
+        rows = self._validate(endpoint, form_record(pairs), kind, now)
+        # The body as received is the record: the writer decodes it again on a replay.
+        line = encode_form("collector:" + endpoint, now, kind, text)
+        await self._spool_line(endpoint, line, 1, rows)
 
     async def event_streams(self, request: Request) -> Response:
         endpoint = request.url.path

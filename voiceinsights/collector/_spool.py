@@ -4,11 +4,12 @@ Each collector process owns one spool directory (``<spool-root>/<host>-<pid>-<ti
 claimed with an exclusive ``flock`` on its ``.lock`` file for as long as the process lives.
 Requests are appended as JSON lines to numbered segment files (``seg-000001.jsonl``, ...).
 
-**Group commit.** :meth:`Spool.append` queues a line and waits; one flusher writes every
-queued line with a single ``write`` and a single ``fdatasync``, then wakes all of their
-waiters. While it syncs, new lines queue up for the next round, so under load many
-requests share one disk flush and a request is still answered only once its bytes are on
-disk.
+**Group commit.** :meth:`Spool.append` queues a line and waits. At the end of the event
+loop's turn (once every request that was ready has queued its line) the lines go to a
+commit thread, which writes them with a single ``write`` and a single ``fdatasync``, then
+wakes all of their waiters. While it syncs, new lines queue up for the next round, so
+under load many requests share one disk flush and a request is still answered only once
+its bytes are on disk.
 
 **Checkpoints.** The background writer reads committed lines, turns them into Parquet
 segments (fsynced) and records how far it got in ``checkpoint.json`` (written to a
@@ -226,7 +227,11 @@ class Spool:
         self._size = 0
         self._committed = Position(1, 0)
         self._lock = threading.Lock()
+        # Lines appended during the current turn of the event loop, then (handed over at
+        # the end of the turn) the lines the commit thread is to write next.
         self._pending: list[tuple[bytes, asyncio.Future[None], Any]] = []
+        self._ready: list[tuple[bytes, asyncio.Future[None], Any]] = []
+        self._kick_scheduled = False
         self._handoff: dict[Position, Any] = {}
         #: Most hand-offs kept in memory (beyond, the writer parses from the spool).
         self.max_handoff = 200_000
@@ -256,7 +261,7 @@ class Spool:
     @property
     def pending(self) -> int:
         """Lines waiting for the next group commit."""
-        return len(self._pending)
+        return len(self._pending) + len(self._ready)
 
     async def append(self, line: bytes, handoff: Any = None) -> None:
         """Append one record (a line without newline); return once it is on disk.
@@ -277,8 +282,20 @@ class Spool:
                 )
                 self._thread.start()
             self._pending.append((line + b"\n", fut, handoff))
-            self._cond.notify()
+        if not self._kick_scheduled:
+            # Hand the lines over once the requests that are ready now have all appended
+            # theirs: one group commit per turn of the loop, not one per request.
+            self._kick_scheduled = True
+            loop.call_soon(self._kick)
         await fut
+
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        with self._cond:
+            if self._pending:
+                self._ready.extend(self._pending)
+                self._pending = []
+                self._cond.notify()
 
     def _flusher(self) -> None:
         # A dedicated thread keeps the disk busy: as soon as one fdatasync returns, every
@@ -287,11 +304,14 @@ class Spool:
         assert loop is not None
         while True:
             with self._cond:
-                while not self._pending and not self._closing:
+                while not self._ready and not self._closing:
                     self._cond.wait()
-                if not self._pending:
+                if self._closing:
+                    self._ready.extend(self._pending)
+                    self._pending = []
+                if not self._ready:
                     return
-                batch, self._pending = self._pending, []
+                batch, self._ready = self._ready, []
             error: OSError | None = None
             try:
                 self._write_sync([(ln, h) for ln, _, h in batch])

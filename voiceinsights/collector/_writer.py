@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceinsights._exceptions import ValidationError
+from voiceinsights.collector._form import form_record, parse_form
 from voiceinsights.collector._metrics import Metrics
 from voiceinsights.collector._spool import (
     Position,
@@ -35,7 +36,7 @@ from voiceinsights.collector._spool import (
     write_checkpoint,
 )
 
-__all__ = ["SegmentWriter", "encode_record", "records_to_rows"]
+__all__ = ["SegmentWriter", "encode_form", "encode_record", "records_to_rows"]
 
 log = logging.getLogger("voiceinsights.collector")
 
@@ -62,6 +63,12 @@ def encode_record(
         "i": identity,
         "r": [[kind, raw] for kind, raw in records],
     }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode_form(endpoint: str, received_at: datetime, kind: str, body: str) -> bytes:
+    """One spool line holding a form-encoded callback's body exactly as received."""
+    doc = {"e": endpoint, "t": received_at.isoformat(), "i": None, "f": [kind, body]}
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -102,7 +109,11 @@ def records_to_rows(
             doc = json.loads(line)
             endpoint = str(doc["e"])
             received_at = datetime.fromisoformat(doc["t"])
-            items = doc["r"]
+            if "f" in doc:  # a form body (encode_form)
+                kind, body = doc["f"]
+                items = [(str(kind), form_record(parse_form(str(body))))]
+            else:
+                items = doc["r"]
         except (ValueError, KeyError, TypeError) as exc:  # pragma: no cover - our own format
             rejected.append(_rejected("spool", 0, None, None, f"bad spool line: {exc}", line, now))
             continue
