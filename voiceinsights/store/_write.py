@@ -50,14 +50,22 @@ def write_arrow(
     try:
         if total == 0:
             return WriteResult(table.name)
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE {batch} AS SELECT {cols} FROM ("
-            f"SELECT *, row_number() OVER (PARTITION BY {keys} "
-            f"ORDER BY {preference_order(table)}) AS _vi_rn FROM {src_sql}) "
-            "WHERE _vi_rn = 1"
-        )
-        updated = 0
         better = better_than(table, "b", "t")
+        # Fast path: no key repeated within the batch (checked by one hash aggregate),
+        # so the preferred-version window and its temporary copy are not needed.
+        unique = better is None and total == _count(
+            conn, f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {src_sql})"
+        )
+        if unique:
+            batch = src_sql
+        else:
+            conn.execute(
+                f"CREATE OR REPLACE TEMP TABLE {batch} AS SELECT {cols} FROM ("
+                f"SELECT *, row_number() OVER (PARTITION BY {keys} "
+                f"ORDER BY {preference_order(table)}) AS _vi_rn FROM {src_sql}) "
+                "WHERE _vi_rn = 1"
+            )
+        updated = 0
         if better is not None:
             updated = _count(
                 conn,
@@ -84,13 +92,19 @@ def write_arrow(
                 existing += f" OR {qc} IS NULL" if nulls else ""
                 params = [lo, hi]
         b_cols = ", ".join("b." + quote(c) for c in table.column_names)
-        written = _count(
-            conn,
-            f"INSERT INTO {name} ({cols}) SELECT {b_cols} "
-            f"FROM {batch} b ANTI JOIN ({existing}) e ON {key_match(table, 'b', 'e')}",
-            params,
-        )
-        conn.execute(f"DROP TABLE IF EXISTS {batch}")
+        if not conn.execute(f"SELECT EXISTS ({existing})", params).fetchall()[0][0]:
+            # Nothing stored in the batch's range (a new store, or new data): a plain
+            # insert, no anti-join.
+            written = _count(conn, f"INSERT INTO {name} ({cols}) SELECT {b_cols} FROM {batch} b")
+        else:
+            written = _count(
+                conn,
+                f"INSERT INTO {name} ({cols}) SELECT {b_cols} "
+                f"FROM {batch} b ANTI JOIN ({existing}) e ON {key_match(table, 'b', 'e')}",
+                params,
+            )
+        if not unique:
+            conn.execute(f"DROP TABLE IF EXISTS {batch}")
         inserted = written - updated
         return WriteResult(table.name, inserted, total - written, updated)
     finally:
