@@ -86,6 +86,13 @@ def test_parse_qs_lists_and_missing_source() -> None:
     assert row["callback_source"] == "call-progress-events"
 
 
+def test_empty_callback_source_is_a_call_progress_callback() -> None:
+    # A CSV export writes an absent CallbackSource as an empty cell.
+    record = {"CallSid": PARENT, "CallStatus": "completed", "CallbackSource": ""}
+    [(_, row)] = parse_record(record)
+    assert row["callback_source"] == "call-progress-events"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

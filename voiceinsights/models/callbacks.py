@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from voiceinsights.models._base import FormModel, Row, Timestamp, extra_json, make_row
 
@@ -71,8 +71,8 @@ class _Common(FormModel):
 class CallStatusCallback(_Common):
     """A call-progress status callback (also ``<Dial>`` noun and SIP leg callbacks).
 
-    ``CallbackSource`` defaults to ``call-progress-events`` when absent (the value Twilio
-    sends with every call-progress callback), so the natural key is never null.
+    ``CallbackSource`` defaults to ``call-progress-events`` when absent or empty (the value
+    Twilio sends with every call-progress callback), so the natural key is never null.
     """
 
     call_sid: str = Field(alias="CallSid", min_length=2)
@@ -94,6 +94,12 @@ class CallStatusCallback(_Common):
     caller_name: str | None = Field(default=None, alias="CallerName")
     recording_sid: str | None = Field(default=None, alias="RecordingSid")
     recording_duration_s: float | None = Field(default=None, alias="RecordingDuration", ge=0)
+
+    @field_validator("callback_source", mode="before")
+    @classmethod
+    def _default_source(cls, value: object) -> object:
+        # A CSV export writes an absent CallbackSource as an empty cell (a null by now).
+        return "call-progress-events" if value is None else value
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``call_events`` row."""

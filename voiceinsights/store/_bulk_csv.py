@@ -84,13 +84,13 @@ def callback_sql(header: list[str]) -> str:
                 ok.append("false")  # required by the model
             continue
         v = f"nullif({_q(field)}, '')"
-        if check in ("str", "sid", "source"):
+        if check == "source":
+            # An absent or empty CallbackSource is a call-progress callback, as in the model.
+            cols[column] = f"coalesce({v}, 'call-progress-events')"
+        elif check in ("str", "sid"):
             cols[column] = v
             if check == "sid":
                 ok.append(f"length({v}) >= 2")
-            elif check == "source":
-                # The model defaults an absent CallbackSource but refuses an empty one.
-                ok.append(f"{v} IS NOT NULL")
         elif check == "int":
             cols[column] = f"TRY_CAST({v} AS BIGINT)"
             ok.append(f"({v} IS NULL OR regexp_full_match({v}, '{_INT}'))")
