@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -164,6 +165,9 @@ def test_form_bodies_spooled_raw_replay_to_the_same_rows() -> None:
     endpoint = "collector:/twilio/voice/status"
     raw_line = encode_form(endpoint, NOW, "call-status", body)
     assert body in raw_line.decode()  # the body as received, not re-encoded fields
+    odd = 'k=caf\u00e9+"\\\n\u2028'  # not form-escaped: still valid JSON, kept exactly
+    doc = {"e": endpoint, "t": NOW.isoformat(), "i": None, "f": ["call-status", odd]}
+    assert json.loads(encode_form(endpoint, NOW, "call-status", odd)) == doc
     from_raw = records_to_rows([raw_line])
     from_record = records_to_rows([encode_record(endpoint, NOW, None, [("call-status", record)])])
     assert from_raw == from_record

@@ -257,7 +257,7 @@ class Collector:
             raise _RejectError(
                 503, "spool-unavailable", "the collector cannot store data right now"
             ) from None
-        self.metrics.inc("records_accepted_total", count, endpoint=endpoint)
+        self.metrics.add("records_accepted_total", (("endpoint", endpoint),), count)
 
     def _validate(
         self, endpoint: str, raw: Any, kind: str, received_at: datetime, where: str = ""
@@ -494,6 +494,7 @@ class _FormEndpoint:
         self.collector = collector
         self.path = path
         self.kind = kind
+        self._ok_key = (("endpoint", path), ("status", "204"))
 
     async def __call__(
         self,
@@ -515,7 +516,7 @@ class _FormEndpoint:
             collector.metrics.inc("requests_total", endpoint=self.path, status=str(rej.status))
             await response(scope, receive, send)
             return
-        collector.metrics.inc("requests_total", endpoint=self.path, status="204")
+        collector.metrics.add("requests_total", self._ok_key)
         headers_out = [_VARY_ORIGIN] if vary else []
         await send({"type": "http.response.start", "status": 204, "headers": headers_out})
         await send({"type": "http.response.body", "body": b""})

@@ -58,9 +58,14 @@ class Metrics:
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add ``amount`` to counter ``name`` with ``labels``."""
-        key = tuple(sorted(labels.items()))
+        self.add(name, tuple(sorted(labels.items())), amount)
+
+    def add(self, name: str, key: tuple[tuple[str, str], ...], amount: float = 1.0) -> None:
+        """Like :meth:`inc` with the labels given as ``((name, value), ...)``, sorted."""
         with self._lock:
-            series = self._counters.setdefault(name, {})
+            series = self._counters.get(name)
+            if series is None:
+                series = self._counters[name] = {}
             series[key] = series.get(key, 0.0) + amount
 
     def get(self, name: str, **labels: str) -> float:

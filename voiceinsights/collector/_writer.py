@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _json_str  # JSON string, not ASCII-escaped
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,15 @@ def encode_record(
 
 
 def encode_form(endpoint: str, received_at: datetime, kind: str, body: str) -> bytes:
-    """One spool line holding a form-encoded callback's body exactly as received."""
-    doc = {"e": endpoint, "t": received_at.isoformat(), "i": None, "f": [kind, body]}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    """One spool line holding a form-encoded callback's body exactly as received.
+
+    The same JSON as :func:`encode_record` writes for a document
+    ``{"e": endpoint, "t": ..., "i": null, "f": [kind, body]}``, put together directly.
+    """
+    return (
+        f'{{"e":{_json_str(endpoint)},"t":"{received_at.isoformat()}","i":null,'
+        f'"f":[{_json_str(kind)},{_json_str(body)}]}}'
+    ).encode()
 
 
 def records_to_rows(
