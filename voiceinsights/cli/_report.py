@@ -112,4 +112,4 @@ def _open(db: str | None, parquet: Path | None) -> Any:
             f"no store at {path}: build one with `voiceinsights quickstart` or "
             "`voiceinsights ingest`, or pass --db PATH"
         )
-    return vi.open(path)
+    return vi.open(path, read_only=True)  # a report never writes
