@@ -120,6 +120,8 @@ def parse_timestamp(value: Any, *, field: str | None = None) -> datetime | None:
     >>> parse_timestamp(1628617678123).isoformat()
     '2021-08-10T17:47:58.123000+00:00'
     """
+    if type(value) is str:  # the common case first
+        return _parse_string(value, field=field)
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, bool):
@@ -201,14 +203,14 @@ def _parse_string(value: str, *, field: str | None) -> datetime | None:
     text = value.strip()
     if not text:
         return None
+    fast = _parse_rfc2822_fast(text)  # Twilio's own layout; None for anything else
+    if fast is not None:
+        return fast
     if _NUMERIC.match(text):
         if re.fullmatch(r"[+-]?\d+", text):
             return parse_timestamp(int(text), field=field)
         return _from_epoch(float(text), field=field)
     if _RFC2822_HINT.match(text):
-        fast = _parse_rfc2822_fast(text)
-        if fast is not None:
-            return fast
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

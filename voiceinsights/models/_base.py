@@ -116,13 +116,15 @@ def _json_default(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """JSON text of a value (sorted keys, compact, NaN as null) for JSON columns."""
-    return json.dumps(
-        _nan_to_none(value),
-        default=_json_default,
-        sort_keys=True,
-        separators=(",", ":"),
-        allow_nan=False,
-    )
+    return _ENCODER.encode(_nan_to_none(value))
+
+
+# What json.dumps(..., default=_json_default, sort_keys=True, separators=(",", ":"),
+# allow_nan=False) would build on every call, built once.
+_ENCODER = json.JSONEncoder(
+    default=_json_default, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+_TEXT_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _nan_to_none(value: Any) -> Any:
@@ -141,7 +143,7 @@ def extra_json(extra: Mapping[str, Any]) -> str | None:
     if not cleaned:
         return None
     if all(type(v) is str for v in cleaned.values()):  # form fields: nothing to convert
-        return json.dumps(cleaned, sort_keys=True, separators=(",", ":"))
+        return _TEXT_ENCODER.encode(cleaned)
     return dumps(cleaned)
 
 
