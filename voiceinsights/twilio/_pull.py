@@ -260,8 +260,6 @@ async def _pull_list(
 async def _store_conferences(
     client: AsyncClient, store: Store, conferences: list[dict[str, Any]], report: PullReport
 ) -> None:
-    from voiceinsights.twilio._conferences import store_conferences
-
     async def participants(conf: Mapping[str, Any]) -> list[dict[str, Any]]:
         return await client.collect(
             client.list_conference_participants(str(conf["conference_sid"]))
@@ -274,7 +272,18 @@ async def _store_conferences(
     finally:
         await _cancel(tasks)
     report.calls += sum(len(p) for p in parts)
-    report.add(store_conferences(store, complete, [p for ps in parts for p in ps]))
+    # Only complete summaries are stored: a partial one holds the watermark back, so it is
+    # asked again and stored once final.
+    source = "twilio-api:conferences"
+    written = store.ingest_records(complete, source=source, kind="insights-conference")
+    written.merge(
+        store.ingest_records(
+            [p for ps in parts for p in ps if p.get("processing_state") == "complete"],
+            source=source,
+            kind="insights-participant",
+        )
+    )
+    report.add(written)
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
