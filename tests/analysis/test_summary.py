@@ -192,3 +192,104 @@ def test_bad_input() -> None:
         summary.calls()
     with pytest.raises(AnalysisInputError, match="DataFrame"):
         summary.calls(42)
+
+
+def _reference(df: pd.DataFrame) -> pd.DataFrame:
+    """calls() recomputed per call with plain pandas (no DuckDB)."""
+    rows = {}
+    for sid, g in df.groupby("call_sid"):
+        g = g.sort_values("timestamp")
+        lost = g["packets_lost"].clip(lower=0).sum()
+        packets = g["packets_received"].sum() + lost
+        zero = (g["bytes_received"] == 0).astype(int)
+        rows[sid] = {
+            "identity": g["identity"].iloc[0],
+            "codec_name": g["codec_name"].value_counts().idxmax(),
+            "samples": len(g),
+            "first_sample_at": g["timestamp"].min(),
+            "last_sample_at": g["timestamp"].max(),
+            "mos_mean": g["mos"].mean(),
+            "mos_min": g["mos"].min(),
+            "mos_p5": g["mos"].quantile(0.05),
+            "jitter_mean_ms": g["jitter_ms"].mean(),
+            "jitter_p95_ms": g["jitter_ms"].quantile(0.95),
+            "jitter_max_ms": g["jitter_ms"].max(),
+            "rtt_mean_ms": g["rtt_ms"].mean(),
+            "rtt_p95_ms": g["rtt_ms"].quantile(0.95),
+            "rtt_max_ms": g["rtt_ms"].max(),
+            "packets_received": g["packets_received"].sum(),
+            "packets_lost": lost,
+            "loss_pct": 100 * lost / packets if packets > 0 else g["packets_lost_pct"].mean(),
+            "loss_max_pct": g["packets_lost_pct"].max(),
+            "bytes_received": g["bytes_received"].sum(),
+            "bytes_sent": g["bytes_sent"].sum(),
+            "tags": [
+                tag
+                for tag, hit in (
+                    ("high_jitter", (g["jitter_ms"] > 30).sum() >= 3),
+                    ("high_packet_loss", (g["packets_lost_pct"] > 5).any()),
+                    ("high_latency", (g["rtt_ms"] > 400).any()),
+                    ("low_mos", (g["mos"] < 3.5).any()),
+                    ("silence", zero.rolling(3).sum().max() >= 3),
+                )
+                if hit
+            ],
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matches_pandas_reference_on_random_data(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for c in range(40):
+        n = int(rng.integers(1, 120))
+        lost = rng.integers(-1, 6, n)  # a negative count (counter reset) counts as 0
+        received = rng.integers(0, 60, n)
+        bytes_rx = np.where(rng.random(n) < 0.15, 0, rng.integers(1, 4000, n))
+        major, minor = rng.permutation(["opus", "pcmu", "pcma"])[:2]
+        codec = np.where(np.arange(n) % 4 == 3, minor, major)  # the major codec wins
+        mos = rng.uniform(2.5, 4.5, n)
+        mos[0] = np.nan
+        rtt = rng.uniform(20, 450, n)
+        rtt[rng.random(n) < 0.1] = np.nan
+        frames.append(
+            pd.DataFrame(
+                {
+                    "call_sid": f"CA{c:03d}",
+                    "identity": f"user{c % 7}",
+                    "timestamp": T0
+                    + pd.to_timedelta(rng.permutation(n) + 1000 * c, unit="s"),  # shuffled
+                    "codec_name": codec,
+                    "mos": mos,
+                    "jitter_ms": rng.exponential(12.0, n),
+                    "rtt_ms": rtt,
+                    "packets_received": received if c % 9 else np.zeros(n, dtype=int),
+                    "packets_lost": lost if c % 9 else np.zeros(n, dtype=int),
+                    "packets_lost_pct": rng.uniform(0, 6.0, n),
+                    "bytes_received": bytes_rx,
+                    "bytes_sent": rng.integers(0, 4000, n),
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=seed)
+    ref = _reference(df)
+    ours = summary.calls(df).set_index("call_sid").loc[ref.index]
+    for col in ref.columns:
+        if col == "tags":
+            assert ours[col].tolist() == ref[col].tolist()
+        elif col in ("identity", "codec_name"):
+            assert ours[col].tolist() == ref[col].tolist(), col
+        elif col in ("first_sample_at", "last_sample_at"):
+            assert (pd.to_datetime(ours[col], utc=True) == ref[col]).all(), col
+        else:
+            np.testing.assert_allclose(
+                pd.to_numeric(ours[col]).astype(float),
+                ref[col].astype(float),
+                rtol=1e-9,
+                atol=1e-9,
+                err_msg=col,
+            )
+    # Every tag occurs somewhere, so the comparison exercises each rule both ways.
+    seen = {t for ts in ref["tags"] for t in ts}
+    assert seen >= {"high_jitter", "high_packet_loss", "high_latency", "low_mos", "silence"}

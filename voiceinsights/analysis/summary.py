@@ -13,7 +13,6 @@ how many samples must cross them is ours and documented in docs/analysis.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -81,6 +80,12 @@ CALL_COLUMNS: Final = (
     "tags",
 )
 
+# One pass over the samples. Sums and counts (HUGEINT in DuckDB, which pandas receives as
+# float64) are cast to BIGINT so they arrive as exact integers. The "a sample crosses the
+# threshold" flags reuse max/min (count_if(x > t) >= 1 is max(x) > t, with DuckDB's NaN
+# ordering in both) instead of three more per-row counters. The exact percentiles are the
+# costliest aggregates by far; docs/analysis.md (Performance) lists the alternatives
+# measured against them.
 _SAMPLE_SQL = """
 SELECT
     {by} AS call_sid,
@@ -91,24 +96,24 @@ SELECT
     max(timestamp) AS last_sample_at,
     avg(mos) AS mos_mean,
     min(mos) AS mos_min,
-    quantile_cont(mos, 0.05) AS mos_p5,
+    {mos_p5} AS mos_p5,
     avg(jitter_ms) AS jitter_mean_ms,
-    quantile_cont(jitter_ms, 0.95) AS jitter_p95_ms,
+    {jitter_p95} AS jitter_p95_ms,
     max(jitter_ms) AS jitter_max_ms,
     avg(rtt_ms) AS rtt_mean_ms,
-    quantile_cont(rtt_ms, 0.95) AS rtt_p95_ms,
+    {rtt_p95} AS rtt_p95_ms,
     max(rtt_ms) AS rtt_max_ms,
-    sum(packets_received) AS packets_received,
-    sum(greatest(packets_lost, 0)) AS packets_lost,
-    avg(packets_lost_pct) AS _loss_pct_mean,
-    max(packets_lost_pct) AS loss_max_pct,
-    sum(bytes_received) AS bytes_received,
-    sum(bytes_sent) AS bytes_sent,
-    count_if(jitter_ms > {jitter}) AS _n_high_jitter,
-    count_if(packets_lost_pct > {loss}) AS _n_high_loss,
-    count_if(rtt_ms > {rtt}) AS _n_high_rtt,
-    count_if(mos < {mos}) AS _n_low_mos,
-    count_if(bytes_received = 0) AS _n_zero_bytes
+    sum(packets_received)::BIGINT AS packets_received,
+    sum(greatest(packets_lost, 0))::BIGINT AS packets_lost,
+    avg(packets_lost_pct)::DOUBLE AS _loss_pct_mean,
+    max(packets_lost_pct)::DOUBLE AS loss_max_pct,
+    sum(bytes_received)::BIGINT AS bytes_received,
+    sum(bytes_sent)::BIGINT AS bytes_sent,
+    count_if(jitter_ms > {jitter})::BIGINT AS _n_high_jitter,
+    coalesce(max(packets_lost_pct) > {loss}, false) AS _high_loss,
+    coalesce(max(rtt_ms) > {rtt}, false) AS _high_rtt,
+    coalesce(min(mos) < {mos}, false) AS _low_mos,
+    count_if(bytes_received = 0)::BIGINT AS _n_zero_bytes
 FROM {src}
 GROUP BY ALL
 """
@@ -194,8 +199,10 @@ def sample_stats(
     Returns ``call_sid`` (the ``by`` value), ``identity, codec_name, samples,
     first_sample_at, last_sample_at, mos_mean, mos_min, mos_p5, jitter_mean_ms,
     jitter_p95_ms, jitter_max_ms, rtt_mean_ms, rtt_p95_ms, rtt_max_ms, packets_received,
-    packets_lost, loss_pct, loss_max_pct, bytes_received, bytes_sent`` and the tag counters
-    ``_n_high_jitter, _n_high_loss, _n_high_rtt, _n_low_mos, _silence``. Percentiles are
+    packets_lost, loss_pct, loss_max_pct, bytes_received, bytes_sent`` and the tag inputs
+    ``_n_high_jitter, _n_zero_bytes`` (counts of samples over the jitter threshold and with
+    no bytes received) and ``_high_loss, _high_rtt, _low_mos, _silence`` (booleans: a
+    sample crossed the threshold; three consecutive zero-byte samples). Percentiles are
     exact (``quantile_cont``); ``loss_pct`` is lost / (received + lost) over the call, from
     the per-second packet counts (the mean of ``packets_lost_pct`` if counts are absent).
     ``percentiles=False`` skips the three percentiles (null), the costliest aggregates.
@@ -205,6 +212,13 @@ def sample_stats(
     if missing:
         raise AnalysisInputError(f"samples lack columns {missing}")
     quoted = f'"{by}"'
+    quantiles = {
+        "mos_p5": "quantile_cont(mos, 0.05)",
+        "jitter_p95": "quantile_cont(jitter_ms, 0.95)",
+        "rtt_p95": "quantile_cont(rtt_ms, 0.95)",
+    }
+    if not percentiles:
+        quantiles = dict.fromkeys(quantiles, "NULL::DOUBLE")
     sql = _SAMPLE_SQL.format(
         src="src",
         by=quoted,
@@ -213,9 +227,8 @@ def sample_stats(
         loss=float(loss_pct),
         rtt=float(rtt_ms),
         mos=float(mos),
+        **quantiles,
     )
-    if not percentiles:
-        sql = re.sub(r"quantile_cont\([^)]*\)", "NULL::DOUBLE", sql)
     stats = _query(samples, sql)
     lost = stats["packets_lost"].astype("float64").fillna(0.0)
     packets = stats["packets_received"].astype("float64").fillna(0.0) + lost
@@ -391,17 +404,17 @@ def _tags(out: pd.DataFrame, ice: pd.Series) -> list[list[str]]:
             return np.zeros(len(out), dtype=bool)
         return np.asarray(pd.to_numeric(out[col], errors="coerce").fillna(0) >= k)
 
-    silence = (
-        np.asarray(out["_silence"].fillna(False).astype(bool))
-        if "_silence" in out
-        else np.zeros(len(out), dtype=bool)
-    )
+    def present(col: str) -> np.ndarray:
+        if col not in out:
+            return np.zeros(len(out), dtype=bool)
+        return np.asarray(out[col].fillna(False).astype(bool))
+
     flags = {
         "high_jitter": flag("_n_high_jitter", 3),
-        "high_packet_loss": flag("_n_high_loss", 1),
-        "high_latency": flag("_n_high_rtt", 1),
-        "low_mos": flag("_n_low_mos", 1),
-        "silence": silence,
+        "high_packet_loss": present("_high_loss"),
+        "high_latency": present("_high_rtt"),
+        "low_mos": present("_low_mos"),
+        "silence": present("_silence"),
         "ice_failure": np.asarray(ice, dtype=bool),
     }
     names = list(flags)
