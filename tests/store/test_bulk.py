@@ -105,7 +105,10 @@ def _expected(record: dict[str, Any]) -> dict[str, Any] | None:
     return rows[0][1] if rows[0][0] == "samples" else None
 
 
-def _bulk(lines: list[str]) -> tuple[dict[int, dict[str, Any]], set[int]]:
+def _bulk(
+    lines: list[str], fast: set[int] | None = None
+) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    """Rows mapped in SQL by line, and leftover lines; ``fast`` collects fast-path lines."""
     conn = duckdb.connect()
     conn.execute("SET TimeZone = 'UTC'")
     block = "".join(line + "\n" for line in lines).encode()
@@ -118,17 +121,46 @@ def _bulk(lines: list[str]) -> tuple[dict[int, dict[str, Any]], set[int]]:
         line = row.pop("line")
         row.pop("ok")
         row.pop("raw")
+        if row.pop("fast") and fast is not None:
+            fast.add(line)
         mapped[line] = row
     assert len(rel.to_arrow_table()) == len(mapped)
     return mapped, {line for line, _ in leftovers}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records=st.lists(envelopes(), min_size=1, max_size=25))
-def test_bulk_rows_equal_parse_record_rows(records: list[dict[str, Any]]) -> None:
-    lines = [json.dumps(r) for r in records]
-    mapped, leftovers = _bulk(lines)
+def _shuffled(value: Any, rnd: Any) -> Any:
+    if isinstance(value, dict):
+        items = [(k, _shuffled(v, rnd)) for k, v in value.items()]
+        rnd.shuffle(items)
+        return dict(items)
+    return value
+
+
+#: How writers serialise: Python's default, compact (JavaScript's JSON.stringify), raw UTF-8.
+_STYLES = [
+    {},
+    {"separators": (",", ":")},
+    {"separators": (",", ":"), "ensure_ascii": False},
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    records=st.lists(envelopes(), min_size=1, max_size=25),
+    style=st.sampled_from(_STYLES),
+    shuffle=st.booleans(),
+    rnd=st.randoms(use_true_random=False),
+)
+def test_bulk_rows_equal_parse_record_rows(
+    records: list[dict[str, Any]], style: dict[str, Any], shuffle: bool, rnd: Any
+) -> None:
+    if shuffle:  # key orders vary from line to line: the fast path is built for one
+        records = [_shuffled(r, rnd) for r in records]
+    lines = [json.dumps(r, **style) for r in records]
+    fast: set[int] = set()
+    mapped, leftovers = _bulk(lines, fast)
     event(f"records on the SQL path: {'some' if mapped else 'none'}")
+    event(f"records on the fast path: {'some' if fast else 'none'}")
     assert set(mapped) | leftovers == set(range(1, len(lines) + 1))
     assert not set(mapped) & leftovers
     for line, row in mapped.items():
@@ -158,6 +190,40 @@ def test_clean_samples_take_the_sql_path() -> None:
     assert row["timestamp"] == dt.datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)
     assert row["received_at"] == dt.datetime(2024, 5, 1, 10, 0, 0, 250000, tzinfo=dt.UTC)
     assert row["total_packets_lost_pct"] == 0.25
+
+
+def test_fast_path_takes_only_lines_it_reads_exactly() -> None:
+    data = (
+        '"timestamp":1714557600123,"jitter":4.5,"rtt":null,"packetsLost":2,'
+        '"codecName":"opus","totals":{"packetsLost":3,"packetsLostFraction":0.25}'
+    )
+    good = '{"type":"sample","call_sid":"CA1234","identity":"alice","data":{' + data + "}}"
+    python_style = json.dumps(json.loads(good))  # spaces after ':' and ','
+    odd = [
+        good.replace('"identity"', '"extra":null,"identity"'),  # unknown key, null value
+        good.replace('"jitter":4.5', '"jitter":4.5,"jitter":9'),  # duplicate key
+        good.replace('"opus"', '"opus",'),  # trailing comma (DuckDB accepts it, Python not)
+        good.replace("4.5", "NaN"),  # NaN (both read it; the model rejects it)
+        good.replace('"packetsLost":2', '"packetsLost":2.0'),  # float for an integer
+        good.replace('"packetsLost":2', '"packetsLost":-0'),  # -0 for an integer
+        good.replace('"packetsLost":2', '"packetsLost":"2"'),  # numeric string
+        good.replace('"alice"', '"al\\u0069ce"'),  # escape: regex path / parser
+        good.replace('"alice"', "7"),  # number for a string
+        good.replace("4.5", "4.50"),  # same value, other spelling
+        good.replace('"rtt":null,', ""),  # absent instead of null
+        good.replace('"alice"', '"ali, "'),  # separator-like text in a string (exact)
+        python_style.replace('"alice"', '"ali, "'),  # ... which spacing removal would change
+    ]
+    lines = [good, python_style, *odd]
+    fast: set[int] = set()
+    mapped, leftovers = _bulk(lines, fast)
+    assert fast == {1, 2, 14}
+    assert set(mapped) | leftovers == set(range(1, len(lines) + 1))
+    for line, row in mapped.items():
+        assert row == _expected(json.loads(lines[line - 1])), lines[line - 1]
+    # Duplicate key: Python keeps the last value; whatever path took it agrees.
+    if 4 in mapped:
+        assert mapped[4]["jitter_ms"] == 9
 
 
 def test_blocks_split_on_line_boundaries(tmp_path: Path) -> None:
