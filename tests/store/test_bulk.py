@@ -114,17 +114,14 @@ def _bulk(
     block = "".join(line + "\n" for line in lines).encode()
     table, bad = lines_table(1, block)
     assert not bad
-    rel, leftovers = map_samples(conn, table, SOURCE)
+    rows, leftovers = map_samples(conn, table, SOURCE)
     mapped = {}
-    got = conn.sql("SELECT line, * FROM _vi_mapped WHERE ok").to_arrow_table().to_pylist()
-    for row in got:
+    for row in rows.to_pylist():
         line = row.pop("line")
-        row.pop("ok")
-        row.pop("raw")
         if row.pop("fast") and fast is not None:
             fast.add(line)
         mapped[line] = row
-    assert len(rel.to_arrow_table()) == len(mapped)
+    assert len(mapped) == rows.num_rows
     return mapped, {line for line, _ in leftovers}
 
 

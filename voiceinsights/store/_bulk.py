@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Iterator
 from typing import IO, Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from voiceinsights.schema import get_table
+
+_names = itertools.count()
 
 __all__ = [
     "BLOCK_BYTES",
@@ -398,27 +402,35 @@ def map_samples(
     lines: pa.Table,
     source: str,
     now: dt.datetime | None = None,
-) -> tuple[duckdb.DuckDBPyRelation, list[tuple[int, str]]]:
-    """Map a block: a relation of the ``samples`` rows done in SQL, and leftover lines.
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Map a block: the ``samples`` rows done in SQL, and leftover lines.
 
-    Leftovers are ``(line, text)`` for :func:`voiceinsights.models.parse_record` (blank
-    lines are dropped). ``now`` fills ``received_at`` where the envelope has none.
+    The rows come as one Arrow table (the ``samples`` columns, plus ``line`` and ``fast``:
+    whether the fast path took the line). Leftovers are ``(line, text)`` for
+    :func:`voiceinsights.models.parse_record` (blank lines are dropped). ``now`` fills
+    ``received_at`` where the envelope has none.
     """
-    name = "_vi_lines"
+    name = f"_vi_lines_{next(_names)}"
     sql = sample_sql(order_of(lines)).replace("$lines", name).replace("$source", "$1")
     if now is not None:
         sql = sql.replace(_RECEIVED_AT, f"coalesce({_RECEIVED_AT}, $2)")
     conn.register(name, lines)
     try:
-        conn.execute(
-            "CREATE OR REPLACE TEMP TABLE _vi_mapped AS " + sql,
-            [source] if now is None else [source, now],
-        )
+        # Straight to Arrow: no temporary table, one copy of the rows.
+        out = conn.sql(sql, params=[source] if now is None else [source, now]).to_arrow_table()
     finally:
         conn.unregister(name)
-    leftovers = conn.execute(
-        "SELECT line, raw FROM _vi_mapped WHERE NOT ok ORDER BY line"
-    ).fetchall()
-    cols = ", ".join(f'"{c}"' for c in get_table("samples").column_names)
-    rel = conn.sql(f"SELECT {cols} FROM _vi_mapped WHERE ok")
-    return rel, [(int(line), str(raw)) for line, raw in leftovers]
+    ok = out.column("ok")
+    if out.num_rows and pc.all(ok).as_py():
+        left: list[tuple[int, str]] = []
+    else:
+        rest = out.filter(pc.invert(ok)).select(["line", "raw"]).sort_by("line")
+        left = [
+            (int(line), str(raw))
+            for line, raw in zip(
+                rest.column("line").to_pylist(), rest.column("raw").to_pylist(), strict=True
+            )
+        ]
+        out = out.filter(ok)
+    cols = ["line", "fast", *get_table("samples").column_names]
+    return out.select(cols), left

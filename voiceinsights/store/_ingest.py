@@ -316,9 +316,7 @@ def _blocks(
             local.cursor = cur
             cursors.append(cur)
         lines, bad = lines_table(first, block)
-        rel, leftovers = map_samples(cur, lines, source, now)
-        mapped = rel.to_arrow_table()
-        cur.execute("DROP TABLE IF EXISTS _vi_mapped")
+        mapped, leftovers = map_samples(cur, lines, source, now)
         return first, len(block), lines, bad, mapped, leftovers
 
     in_flight: deque[Future[_Block]] = deque()
