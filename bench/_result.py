@@ -26,7 +26,7 @@ class Result:
     def ratio(self) -> float | None:
         if self.baseline in (None, 0):
             return None
-        return self.value / self.baseline  # type: ignore[operator]
+        return self.value / self.baseline
 
     def meets_goal(self) -> bool | None:
         if self.goal is None or self.ratio is None:
