@@ -14,7 +14,6 @@ two paths to that).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 from collections.abc import Iterator
 from typing import IO, Any
@@ -28,15 +27,7 @@ from voiceinsights.schema import get_table
 
 _names = itertools.count()
 
-__all__ = [
-    "BLOCK_BYTES",
-    "SAMPLE_SQL",
-    "line_blocks",
-    "lines_table",
-    "map_samples",
-    "order_of",
-    "sample_sql",
-]
+__all__ = ["BLOCK_BYTES", "SAMPLE_SQL", "line_blocks", "lines_table", "map_samples"]
 
 #: Bytes of JSON Lines handled per block (whole lines; a longer line makes a bigger block).
 BLOCK_BYTES = 32 * 1024 * 1024
@@ -115,125 +106,41 @@ def _clean_line_regex() -> str:
 _RECEIVED_AT = "TRY_CAST(f_received_at AS TIMESTAMPTZ)"
 
 # A key twice in one object: DuckDB's parse keeps the first value, Python's the last, so
-# such lines go to parse_record (the fast path never takes them: its rebuilt line has
-# each key once).
+# such lines go to parse_record.
 _NO_DUPLICATE_KEYS = " AND ".join(
     f"coalesce(len(json_keys(raw{path})) = len(list_distinct(json_keys(raw{path}))), true)"
     for path in ("", ", '$.data'", ", '$.data.totals'")
 )
 
 
-#: The wire structure of a sample envelope: (key, SQL type or nested structure).
-_STRUCTURE: dict[str, Any] = {
-    "type": "VARCHAR",
-    "call_sid": "VARCHAR",
-    "identity": "VARCHAR",
-    "received_at": "VARCHAR",
-    "data": {
-        "timestamp": "BIGINT",
-        **{w: "BIGINT" for _, w, *_ in _INTS},
-        **{w: "DOUBLE" for _, w, *_ in _FLOATS},
-        "codecName": "VARCHAR",
-        "totals": {
-            **{w: "BIGINT" for _, w in _TOTAL_INTS},
-            _TOTAL_FLOAT[1]: "DOUBLE",
-        },
-    },
-}
-
-#: Key order of each object of the envelope (top level, ``data``, ``data.totals``).
-Order = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-DEFAULT_ORDER: Order = (
-    tuple(_STRUCTURE),
-    tuple(_STRUCTURE["data"]),
-    tuple(_STRUCTURE["data"]["totals"]),
-)
-
-
-def _sql_type(structure: dict[str, Any]) -> str:
-    items = (f'"{k}" {_sql_type(v) if isinstance(v, dict) else v}' for k, v in structure.items())
-    return f"STRUCT({', '.join(items)})"
-
-
-def _leaves(structure: dict[str, Any]) -> dict[str, Any]:
-    return {k: _leaves(v) if isinstance(v, dict) else "JSON" for k, v in structure.items()}
-
-
-def _fast_sql(order: Order) -> tuple[str, str]:
-    """Fast-path SQL: ``(fast condition, typed struct)`` over ``v`` (the leaf texts).
-
-    ``v`` holds each value's JSON text (one parse of the line). The line is rebuilt from
-    those texts, known keys only, in ``order``, and compared with the line itself (spaces
-    after ``":`` and before ``,"`` removed): equality proves that the line holds only
-    modelled keys, once each, with exactly these values, so Python's ``json.loads`` reads
-    the same. Each text must then be a literal of the model's JSON type (a string, an
-    integer that reads back unchanged, a finite number). Lines with a backslash, another
-    key order or other spacing take the regex path instead (same rows, more work).
-    """
-    top, data_order, totals_order = order
-
-    def obj(structure: dict[str, Any], keys: tuple[str, ...], base: str) -> list[str]:
-        # One concat per line: each key of ``order`` must be there (JSON null written as
-        # null, which the parse gives as SQL NULL), no other key may be.
-        parts: list[str] = ["'{'"]
-        for i, key in enumerate(keys):
-            expr = f'{base}."{key}"'
-            parts.append(f"'{',' if i else ''}\"{key}\":'")
-            sub = structure[key]
-            if isinstance(sub, dict):
-                inner = obj(sub, data_order if key == "data" else totals_order, expr)
-                parts.append(
-                    f"CASE WHEN {expr} IS NULL THEN 'null' ELSE concat({', '.join(inner)}) END"
-                )
-            else:
-                parts.append(f"coalesce({expr}::VARCHAR, 'null')")
-        parts.append("'}'")
-        return parts
-
-    rebuilt = f"concat({', '.join(obj(_STRUCTURE, top, 'v'))}, chr(10))"
-    checks: list[str] = []
-
-    def typed(structure: dict[str, Any], base: str) -> str:
-        fields = []
-        for key, sub in structure.items():
-            expr = f'{base}."{key}"'
-            if isinstance(sub, dict):
-                fields.append(f'"{key}" := {typed(sub, expr)}')
-                continue
-            text = f"{expr}::VARCHAR"
-            if sub == "VARCHAR":
-                value = f"json_extract_string({expr}, '$')"
-                checks.append(f"({text} IS NULL OR starts_with({text}, '\"'))")
-            elif sub == "BIGINT":
-                value = f"TRY_CAST({text} AS BIGINT)"
-                checks.append(f"({text} IS NULL OR {value}::VARCHAR = {text})")
-            else:
-                value = f"TRY_CAST({text} AS DOUBLE)"
-                checks.append(f"({text} IS NULL OR isfinite({value}))")
-            fields.append(f'"{key}" := {value}')
-        return f"struct_pack({', '.join(fields)})"
-
-    struct = typed(_STRUCTURE, "v")
-    cond = f"coalesce({rebuilt} = n AND {' AND '.join(checks)}, false)"
-    return cond, struct
-
-
-def _build_sample_sql(order: Order = DEFAULT_ORDER) -> str:
+def _build_sample_sql() -> str:
     """SQL mapping clean ``sample`` lines to ``samples`` rows.
 
-    A line is mapped in SQL when it passes the fast path (:func:`_fast_sql`: the line
-    rebuilt from its parsed values in ``order`` is the line itself) or matches the
-    clean-line regex (only modelled keys, each value a literal of the model's JSON type),
-    and passes the model's checks (call_sid of two characters or more, ranges, an
-    epoch-ms timestamp, an ISO 8601 ``received_at``). One JSON parse per line; the regex
-    and a second parse only for lines the fast path does not take.
+    A line is mapped in SQL when it matches the clean-line regex (only modelled keys, each
+    value a literal of the model's JSON type) and passes the model's checks (call_sid of
+    two characters or more, ranges, an epoch-ms timestamp, an ISO 8601 ``received_at``).
+    One regex pass and one JSON parse per line (three more key listings, cheap, rule out
+    a key given twice).
     """
+    structure = {
+        "type": "VARCHAR",
+        "call_sid": "VARCHAR",
+        "identity": "VARCHAR",
+        "received_at": "VARCHAR",
+        "data": {
+            "timestamp": "BIGINT",
+            **{w: "BIGINT" for _, w, *_ in _INTS},
+            **{w: "DOUBLE" for _, w, *_ in _FLOATS},
+            "codecName": "VARCHAR",
+            "totals": {
+                **{w: "BIGINT" for _, w in _TOTAL_INTS},
+                _TOTAL_FLOAT[1]: "DOUBLE",
+            },
+        },
+    }
     import json
 
-    struct_json = json.dumps(_STRUCTURE).replace("'", "''")
-    leaves_json = json.dumps(_leaves(_STRUCTURE)).replace("'", "''")
-    fast, fast_struct = _fast_sql(order)
-    struct_type = _sql_type(_STRUCTURE)
+    struct_json = json.dumps(structure).replace("'", "''")
     regex = _clean_line_regex().replace("'", "''")
     fields = {
         "f_type": "j.type",
@@ -280,27 +187,17 @@ def _build_sample_sql(order: Order = DEFAULT_ORDER) -> str:
     assert not missing, missing  # every samples column is mapped
     select = ",\n    ".join(f'{cols[c.name]}::{c.type} AS "{c.name}"' for c in table.columns)
     return f"""
-WITH l AS (
+WITH p AS (
     SELECT line, raw,
-        CASE WHEN strpos(raw, '": ') > 0
-            THEN replace(replace(raw, '": ', '":'), ', "', ',"') ELSE raw END AS n,
-        CASE WHEN NOT contains(raw, '\\')
-            THEN TRY(json_transform(raw, '{leaves_json}')) END AS v
-    FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
-), q AS (
-    SELECT line, raw, v, {fast} AS fast FROM l
-), p AS (
-    SELECT line, raw, fast,
-        CASE WHEN fast THEN ({fast_struct})::{struct_type}
-            WHEN regexp_full_match(raw, '{regex}') AND {_NO_DUPLICATE_KEYS}
+        CASE WHEN regexp_full_match(raw, '{regex}') AND {_NO_DUPLICATE_KEYS}
             THEN TRY(json_transform(raw, '{struct_json}')) END AS j
-    FROM q
+    FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
 ), f AS (
-    SELECT line, raw, fast, j IS NOT NULL AS parsed, {flat_fields} FROM p
+    SELECT line, raw, j IS NOT NULL AS parsed, {flat_fields} FROM p
 ), k AS (
     SELECT *, parsed AND coalesce({" AND ".join(ok)}, false) AS ok FROM f
 )
-SELECT line, ok, fast, CASE WHEN ok THEN NULL ELSE raw END AS raw,
+SELECT line, ok, CASE WHEN ok THEN NULL ELSE raw END AS raw,
     {select}
 FROM k
 """
@@ -308,40 +205,6 @@ FROM k
 
 #: SQL mapping a table ``$lines(line, raw)`` to ``samples`` rows (``ok``) or leftovers.
 SAMPLE_SQL = _build_sample_sql()
-
-
-@functools.lru_cache(maxsize=32)
-def sample_sql(order: Order = DEFAULT_ORDER) -> str:
-    """:data:`SAMPLE_SQL` with its fast path for envelopes written in key ``order``."""
-    return _build_sample_sql(order)
-
-
-def _ordered(known: tuple[str, ...], obj: Any) -> tuple[str, ...]:
-    return tuple(k for k in obj if k in known) if isinstance(obj, dict) else ()
-
-
-def order_of(lines: pa.Table, probe: int = 16) -> Order:
-    """The key order of the first sample envelope among the first ``probe`` lines.
-
-    A block is usually written by one program, in one key order: the fast path is built
-    for that order (lines in another order take the regex path, with the same rows).
-    """
-    import json
-
-    for raw in lines.column("raw").slice(0, probe).to_pylist():
-        try:
-            env = json.loads(raw) if raw and raw.strip() else None
-        except ValueError:
-            continue
-        if isinstance(env, dict) and env.get("type") == "sample":
-            data = env.get("data")
-            totals = data.get("totals") if isinstance(data, dict) else None
-            return (
-                _ordered(DEFAULT_ORDER[0], env),
-                _ordered(DEFAULT_ORDER[1], data),
-                _ordered(DEFAULT_ORDER[2], totals),
-            )
-    return DEFAULT_ORDER
 
 
 def line_blocks(fh: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
@@ -405,13 +268,12 @@ def map_samples(
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Map a block: the ``samples`` rows done in SQL, and leftover lines.
 
-    The rows come as one Arrow table (the ``samples`` columns, plus ``line`` and ``fast``:
-    whether the fast path took the line). Leftovers are ``(line, text)`` for
-    :func:`voiceinsights.models.parse_record` (blank lines are dropped). ``now`` fills
-    ``received_at`` where the envelope has none.
+    The rows come as one Arrow table (the ``samples`` columns, plus ``line``). Leftovers
+    are ``(line, text)`` for :func:`voiceinsights.models.parse_record` (blank lines are
+    dropped). ``now`` fills ``received_at`` where the envelope has none.
     """
     name = f"_vi_lines_{next(_names)}"
-    sql = sample_sql(order_of(lines)).replace("$lines", name).replace("$source", "$1")
+    sql = SAMPLE_SQL.replace("$lines", name).replace("$source", "$1")
     if now is not None:
         sql = sql.replace(_RECEIVED_AT, f"coalesce({_RECEIVED_AT}, $2)")
     conn.register(name, lines)
@@ -432,5 +294,5 @@ def map_samples(
             )
         ]
         out = out.filter(ok)
-    cols = ["line", "fast", *get_table("samples").column_names]
+    cols = ["line", *get_table("samples").column_names]
     return out.select(cols), left
