@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -233,3 +235,25 @@ def test_lines_that_are_not_utf8_are_reported() -> None:
     table, bad = lines_table(10, b'{"a": 1}\n\xff\xfe{"b"}\n{"c": 3}\n')
     assert [line for line, _ in bad] == [11]
     assert table.column("raw").to_pylist()[1] == ""
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=60).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+    final_newline=st.booleans(),
+    block=st.integers(1, 80),
+)
+def test_blocks_of_plain_and_gzip_files_agree(
+    lines: list[bytes], final_newline: bool, block: int
+) -> None:
+    # Plain files re-read a partial last line (seek back); other streams carry it over.
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    expected = data if not data or data.endswith(b"\n") else data + b"\n"
+    for fh in (io.BytesIO(data), gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(data)))):
+        blocks = list(line_blocks(fh, block_bytes=block))
+        assert b"".join(b for _, b in blocks) == expected
+        line = 1
+        for first, b in blocks:
+            assert first == line
+            assert b.endswith(b"\n")
+            line += b.count(b"\n")

@@ -14,6 +14,7 @@ two paths to that).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from collections.abc import Iterator
 from typing import IO, Any
@@ -202,6 +203,9 @@ SAMPLE_SQL = _build_sample_sql()
 
 def line_blocks(fh: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
     """Yield ``(first_line_number, block)`` of whole lines (1-based line numbers)."""
+    if isinstance(fh, io.BufferedReader | io.BytesIO):
+        yield from _seek_blocks(fh, block_bytes)
+        return
     carry = b""
     line_no = 1
     while True:
@@ -216,6 +220,33 @@ def line_blocks(fh: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple
             carry = buf
             continue
         block, carry = buf[: cut + 1], buf[cut + 1 :]
+        yield line_no, block
+        line_no += block.count(b"\n")
+
+
+def _seek_blocks(
+    fh: io.BufferedReader | io.BytesIO, block_bytes: int
+) -> Iterator[tuple[int, bytes]]:
+    # A plain file: the partial last line is read again with the next block (a seek back)
+    # instead of being carried over and concatenated, so a block is copied at most once.
+    line_no = 1
+    size = block_bytes
+    while True:
+        chunk = fh.read(size)
+        if not chunk:
+            return
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            if len(chunk) < size:  # the end of the file: a last line without a newline
+                yield line_no, chunk + b"\n"
+                return
+            fh.seek(-len(chunk), io.SEEK_CUR)
+            size *= 2  # a line longer than the block
+            continue
+        size = block_bytes
+        block = chunk if cut == len(chunk) - 1 else chunk[: cut + 1]
+        if len(block) < len(chunk):
+            fh.seek(len(block) - len(chunk), io.SEEK_CUR)
         yield line_no, block
         line_no += block.count(b"\n")
 
