@@ -14,6 +14,7 @@ two paths to that).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import itertools
 from collections.abc import Iterator
@@ -107,31 +108,74 @@ def _clean_line_regex() -> str:
 _RECEIVED_AT = "TRY_CAST(f_received_at AS TIMESTAMPTZ)"
 
 
-def _build_sample_sql() -> str:
+#: The wire structure of a sample envelope: key -> SQL type, or a nested structure.
+_STRUCTURE: dict[str, Any] = {
+    "type": "VARCHAR",
+    "call_sid": "VARCHAR",
+    "identity": "VARCHAR",
+    "received_at": "VARCHAR",
+    "data": {
+        "timestamp": "BIGINT",
+        **{w: "BIGINT" for _, w, *_ in _INTS},
+        **{w: "DOUBLE" for _, w, *_ in _FLOATS},
+        "codecName": "VARCHAR",
+        "totals": {
+            **{w: "BIGINT" for _, w in _TOTAL_INTS},
+            _TOTAL_FLOAT[1]: "DOUBLE",
+        },
+    },
+}
+
+#: The keys of one envelope as written, in order: top level, ``data``, ``data.totals``.
+Layout = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _rebuilt_sql(layout: Layout) -> str:
+    """SQL text of the line a writer of ``layout`` would write for the parsed values ``t``.
+
+    Compact JSON (no spaces), the keys of ``layout`` only, in its order, each value as
+    DuckDB prints it (strings quoted as they are, SQL NULL as ``null``).
+    """
+    top, data_keys, totals_keys = layout
+
+    def obj(structure: dict[str, Any], keys: tuple[str, ...], base: str) -> list[str]:
+        parts = ["'{'"]
+        for i, key in enumerate(keys):
+            expr = f'{base}."{key}"'
+            sub = structure[key]
+            parts.append(f"'{',' if i else ''}\"{key}\":'")
+            if isinstance(sub, dict):
+                inner = obj(sub, data_keys if key == "data" else totals_keys, expr)
+                parts.append(
+                    f"CASE WHEN {expr} IS NULL THEN 'null' ELSE concat({', '.join(inner)}) END"
+                )
+            elif sub == "VARCHAR":
+                parts.append(f"coalesce('\"' || {expr} || '\"', 'null')")
+            else:
+                parts.append(f"coalesce({expr}::VARCHAR, 'null')")
+        parts.append("'}'")
+        return parts
+
+    return f"concat({', '.join(obj(_STRUCTURE, top, 't'))}, chr(10))"
+
+
+def _build_sample_sql(layout: Layout | None = None) -> str:
     """SQL mapping clean ``sample`` lines to ``samples`` rows.
 
-    A line is mapped in SQL when it matches the clean-line regex (only modelled keys, each
-    value a literal of the model's JSON type) and passes the model's checks (call_sid of
-    two characters or more, ranges, an epoch-ms timestamp, an ISO 8601 ``received_at``).
-    One regex pass and one JSON parse per line. (A key given twice in one object is not
-    detected: DuckDB keeps the first value where Python keeps the last.)
+    A line is mapped in SQL when it is clean (only modelled keys, each value a literal of
+    the model's JSON type) and passes the model's checks (call_sid of two characters or
+    more, ranges, an epoch-ms timestamp, an ISO 8601 ``received_at``). Clean is decided by
+    the clean-line regex (one regex pass and one JSON parse per line) or, with ``layout``,
+    first by a cheaper exact test: the line is parsed, and rebuilt from the parsed values
+    as a writer of that layout writes it (:func:`_rebuilt_sql`); when the rebuilt line is
+    the line itself (spaces after ``":`` and before ``,"`` aside), it holds only modelled
+    keys, once each, with literals that Python's ``json.loads`` reads as the same values
+    (a numeric string, ``true``, ``1.0`` for an integer, an unknown key, a trailing comma
+    or an escape all make it differ). Lines that differ take the regex test. (A key given
+    twice in one object is not detected by the regex: DuckDB keeps the first value where
+    Python keeps the last.)
     """
-    structure = {
-        "type": "VARCHAR",
-        "call_sid": "VARCHAR",
-        "identity": "VARCHAR",
-        "received_at": "VARCHAR",
-        "data": {
-            "timestamp": "BIGINT",
-            **{w: "BIGINT" for _, w, *_ in _INTS},
-            **{w: "DOUBLE" for _, w, *_ in _FLOATS},
-            "codecName": "VARCHAR",
-            "totals": {
-                **{w: "BIGINT" for _, w in _TOTAL_INTS},
-                _TOTAL_FLOAT[1]: "DOUBLE",
-            },
-        },
-    }
+    structure = _STRUCTURE
     import json
 
     struct_json = json.dumps(structure).replace("'", "''")
@@ -180,18 +224,33 @@ def _build_sample_sql() -> str:
     missing = set(table.column_names) - set(cols)
     assert not missing, missing  # every samples column is mapped
     select = ",\n    ".join(f'{cols[c.name]}::{c.type} AS "{c.name}"' for c in table.columns)
+    if layout is None:
+        lines_cte = f"l AS (SELECT line, raw FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}'))"
+        fast, taken = "false", ""
+    else:
+        lines_cte = f"""l AS (
+    SELECT line, raw, coalesce({_rebuilt_sql(layout)} = CASE WHEN strpos(raw, '": ') > 0
+            THEN replace(replace(raw, '": ', '":'), ', "', ',"') ELSE raw END, false) AS ok1,
+        t
+    FROM (
+        SELECT line, raw, CASE WHEN NOT contains(raw, '\\')
+            THEN TRY(json_transform(raw, '{struct_json}')) END AS t
+        FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
+    )
+)"""
+        fast, taken = "ok1", "WHEN ok1 THEN t"
     return f"""
-WITH p AS (
-    SELECT line, raw,
-        CASE WHEN regexp_full_match(raw, '{regex}')
+WITH {lines_cte}, p AS (
+    SELECT line, raw, {fast} AS fast,
+        CASE {taken} WHEN regexp_full_match(raw, '{regex}')
             THEN TRY(json_transform(raw, '{struct_json}')) END AS j
-    FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
+    FROM l
 ), f AS (
-    SELECT line, raw, j IS NOT NULL AS parsed, {flat_fields} FROM p
+    SELECT line, raw, fast, j IS NOT NULL AS parsed, {flat_fields} FROM p
 ), k AS (
     SELECT *, parsed AND coalesce({" AND ".join(ok)}, false) AS ok FROM f
 )
-SELECT line, ok, CASE WHEN ok THEN NULL ELSE raw END AS raw,
+SELECT line, ok, fast, CASE WHEN ok THEN NULL ELSE raw END AS raw,
     {select}
 FROM k
 """
@@ -199,6 +258,39 @@ FROM k
 
 #: SQL mapping a table ``$lines(line, raw)`` to ``samples`` rows (``ok``) or leftovers.
 SAMPLE_SQL = _build_sample_sql()
+
+
+@functools.lru_cache(maxsize=32)
+def sample_sql(layout: Layout | None = None) -> str:
+    """:data:`SAMPLE_SQL`, with the rebuild test for lines written in ``layout`` first."""
+    return _build_sample_sql(layout)
+
+
+def layout_of(lines: pa.Table, probe: int = 16) -> Layout | None:
+    """The layout of the first sample envelope among the first ``probe`` lines, if any.
+
+    A block is usually written by one program, in one key order: the rebuild test is
+    built for that layout (other lines take the regex test, with the same rows).
+    """
+    import json
+
+    def keys(known: dict[str, Any], obj: Any) -> tuple[str, ...]:
+        return tuple(k for k in obj if k in known) if isinstance(obj, dict) else ()
+
+    for raw in lines.column("raw").slice(0, probe).to_pylist():
+        try:
+            env = json.loads(raw) if raw and raw.strip() else None
+        except ValueError:
+            continue
+        if isinstance(env, dict) and env.get("type") == "sample":
+            data = env.get("data")
+            totals = data.get("totals") if isinstance(data, dict) else None
+            return (
+                keys(_STRUCTURE, env),
+                keys(_STRUCTURE["data"], data),
+                keys(_STRUCTURE["data"]["totals"], totals),
+            )
+    return None
 
 
 def line_blocks(fh: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
@@ -289,15 +381,23 @@ def map_samples(
     lines: pa.Table,
     source: str,
     now: dt.datetime | None = None,
+    *,
+    rebuild: bool = True,
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Map a block: the ``samples`` rows done in SQL, and leftover lines.
 
-    The rows come as one Arrow table (the ``samples`` columns, plus ``line``). Leftovers
+    The rows come as one Arrow table (the ``samples`` columns, plus ``line`` and ``fast``:
+    whether the rebuild test took the line; ``rebuild=False`` skips that test, for blocks
+    where it rarely succeeds). Leftovers
     are ``(line, text)`` for :func:`voiceinsights.models.parse_record` (blank lines are
     dropped). ``now`` fills ``received_at`` where the envelope has none.
     """
     name = f"_vi_lines_{next(_names)}"
-    sql = SAMPLE_SQL.replace("$lines", name).replace("$source", "$1")
+    sql = (
+        sample_sql(layout_of(lines) if rebuild else None)
+        .replace("$lines", name)
+        .replace("$source", "$1")
+    )
     if now is not None:
         sql = sql.replace(_RECEIVED_AT, f"coalesce({_RECEIVED_AT}, $2)")
     conn.register(name, lines)
@@ -318,5 +418,5 @@ def map_samples(
             )
         ]
         out = out.filter(ok)
-    cols = ["line", *get_table("samples").column_names]
+    cols = ["line", "fast", *get_table("samples").column_names]
     return out.select(cols), left
