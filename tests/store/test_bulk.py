@@ -266,3 +266,40 @@ def test_blocks_of_plain_and_gzip_files_agree(
             assert first == line
             assert b.endswith(b"\n")
             line += b.count(b"\n")
+
+
+def test_ingest_of_several_writers_styles_matches_parse_record(
+    tmp_path: Path, db_path: Path
+) -> None:
+    # JavaScript writes integral numbers without ".0", Python with spaces, others sort keys:
+    # whichever test takes a line, the stored rows are parse_record's.
+    records = []
+    for i in range(300):
+        records.append({
+            "type": "sample", "call_sid": f"CA{i % 7:032x}", "identity": f"agent{i % 3}",
+            "data": {"timestamp": 1_767_225_600_000 + 1000 * i, "jitter": i % 5,
+                     "packetsLostFraction": 0 if i % 4 else 1.5, "rtt": None if i % 9 else 80,
+                     "mos": 4.2, "codecName": "opus", "packetsLost": i % 3,
+                     "totals": {"packetsLost": i, "packetsLostFraction": 0.25}},
+        })  # fmt: skip
+    styles = [{"separators": (",", ":")}, {}, {"separators": (",", ":"), "sort_keys": True}]
+    text = "".join(json.dumps(r, **styles[(i // 50) % 3]) + "\n" for i, r in enumerate(records))
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(text)
+    with vi.open(db_path) as store:
+        report = store.ingest(path, progress=False)
+        assert not report.rejected
+        again = store.ingest(path, progress=False)
+        got = store.sql("SELECT * FROM samples ORDER BY timestamp").to_dict("records")
+    assert again.kind("sdk-sample").inserted == 0  # re-ingest adds nothing
+    assert len(got) == len(records)
+    skip = {"received_at", "ingest_source"}
+    for row, record in zip(got, records, strict=True):
+        expected = parse_record(record, source=str(path))[0][1]
+        for key, value in expected.items():
+            if key in skip:
+                continue
+            stored = row[key]
+            if stored is None or stored != stored:  # pandas gives NaN / NaT for nulls
+                stored = None if value is None else stored
+            assert stored == value, (key, stored, value, record)
