@@ -36,9 +36,10 @@ Every command mirrors a Python function (see each page of this site); errors pri
 def _walk(
     command: click.Command, name: str, parent: click.Context | None
 ) -> Iterator[tuple[str, str]]:
-    ctx = click.Context(
-        command, info_name=name, parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
-    )
+    # The command's own context settings (``-h`` as a help option, say) apply as they do
+    # when the command runs; a bare Context would drop them.
+    settings = {**command.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
+    ctx = click.Context(command, info_name=name, parent=parent, **settings)
     yield ctx.command_path, command.get_help(ctx)
     if isinstance(command, click.Group):
         for sub_name in command.list_commands(ctx):
