@@ -51,6 +51,38 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
+def _split_edges(
+    item: InsightsEvent | InsightsMetric, *, fallback: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Split an item's edge objects into the named edge's object and the rest.
+
+    Parameters
+    ----------
+    item
+        An event or metric with ``edge`` and the :data:`EDGES` fields.
+    fallback
+        With no ``edge`` named, take the first edge object present (in :data:`EDGES`
+        order) as the named one.
+
+    Returns
+    -------
+    tuple
+        The named edge's object (or None), and the unmodelled fields with every other
+        edge object present added.
+    """
+    extra = dict(item.unmodelled())
+    edge_data: dict[str, Any] | None = None
+    for e in EDGES:
+        obj = getattr(item, e)
+        if obj is None:
+            continue
+        if e == item.edge or (fallback and item.edge is None and edge_data is None):
+            edge_data = obj
+        else:
+            extra[e] = obj
+    return edge_data, extra
+
+
 def _float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -203,16 +235,7 @@ class InsightsEvent(WireModel):
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``insights_events`` row; ``edge_data`` is the object of the named edge."""
-        extra = dict(self.unmodelled())
-        edge_data = None
-        for e in EDGES:
-            obj = getattr(self, e)
-            if obj is None:
-                continue
-            if e == self.edge:
-                edge_data = obj
-            else:
-                extra[e] = obj
+        edge_data, extra = _split_edges(self, fallback=False)
         return [
             make_row(
                 "insights_events",
@@ -248,16 +271,7 @@ class InsightsMetric(WireModel):
 
     def rows(self, *, source: str | None, received_at: datetime | None) -> list[Row]:
         """The ``insights_metrics`` row, from ``<edge>.interval``."""
-        extra = dict(self.unmodelled())
-        edge_data: dict[str, Any] | None = None
-        for e in EDGES:
-            obj = getattr(self, e)
-            if obj is None:
-                continue
-            if e == self.edge or (self.edge is None and edge_data is None):
-                edge_data = obj
-            else:
-                extra[e] = obj
+        edge_data, extra = _split_edges(self, fallback=True)
         interval = _get(edge_data, "interval")
         return [
             make_row(
