@@ -13,8 +13,7 @@ results as pandas DataFrames, plotly figures and HTML reports.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from voiceinsights._exceptions import (
     AnalysisError,
@@ -35,6 +34,7 @@ from voiceinsights._exceptions import (
     ValidationError,
     VoiceInsightsError,
 )
+from voiceinsights._lazy import lazy_loader
 
 if TYPE_CHECKING:
     from voiceinsights import analysis, models, plots, reports, schema
@@ -89,16 +89,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'voiceinsights' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attr) if attr else module
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_loader("voiceinsights", _LAZY, __all__, globals())

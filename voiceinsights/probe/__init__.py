@@ -14,8 +14,7 @@ See ``docs/probe.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from voiceinsights._lazy import lazy_loader
 
 __all__ = [
     "EchoServer",
@@ -28,7 +27,7 @@ __all__ = [
     "serve_echo",
 ]
 
-_LAZY = {
+_LAZY: dict[str, str] = {
     "EchoServer": "voiceinsights.probe._echo:EchoServer",
     "ProbeReport": "voiceinsights.probe._report:ProbeReport",
     "host_addresses": "voiceinsights.probe._ice:host_addresses",
@@ -40,16 +39,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'voiceinsights.probe' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attr) if attr else module
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_loader("voiceinsights.probe", _LAZY, __all__, globals())
