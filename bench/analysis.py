@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bench._result import Result
+from bench._timing import best as _best
 from voiceinsights.analysis import mos, summary, warnings
 
 
@@ -30,15 +31,6 @@ def _pair(
         t_ours = min(t_ours, _best(ours, 1))
         t_base = min(t_base, _best(baseline, 1))
     return t_ours, t_base
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _sdk_loop(rtt: list[float], jitter: list[float], loss: list[float]) -> list[float]:
@@ -86,6 +78,20 @@ def _emodel_loop(
     return out
 
 
+def _vs_loop(what: str, n: int, loop_n: int, t_vec: float, t_loop: float) -> Result:
+    """Rows/s of the vectorised ``what`` on ``n`` rows against the Python loop, whose time
+    ``t_loop`` (measured on ``loop_n`` rows) is already scaled to ``n``."""
+    return Result(
+        f"{what} on {n:,} rows",
+        n / t_vec,
+        "rows/s",
+        baseline=n / t_loop,
+        baseline_name=f"Python loop (timed on {loop_n:,} rows)",
+        higher_is_better=True,
+        notes={"speedup": t_loop / t_vec, "seconds": t_vec},
+    )
+
+
 def _mos_results(n: int, loop_n: int) -> list[Result]:
     rng = np.random.default_rng(0)
     rtt = rng.uniform(0, 1200, n)
@@ -97,17 +103,7 @@ def _mos_results(n: int, loop_n: int) -> list[Result]:
     t_loop = t_loop / loop_n * n
     check = np.array(_sdk_loop(*sub))
     assert np.allclose(check, mos.twilio_sdk(*(np.array(s) for s in sub)), atol=1e-9)
-    results.append(
-        Result(
-            f"mos.twilio_sdk on {n:,} rows",
-            n / t_vec,
-            "rows/s",
-            baseline=n / t_loop,
-            baseline_name=f"Python loop (timed on {loop_n:,} rows)",
-            higher_is_better=True,
-            notes={"speedup": t_loop / t_vec, "seconds": t_vec},
-        )
-    )
+    results.append(_vs_loop("mos.twilio_sdk", n, loop_n, t_vec, t_loop))
 
     delay = rng.uniform(0, 800, n)
     base_r = float(mos.r_factor())
@@ -120,17 +116,7 @@ def _mos_results(n: int, loop_n: int) -> list[Result]:
     assert np.allclose(
         check, mos.emodel(np.array(sub2[0]), np.array(sub2[1]), "g711-plc"), atol=1e-9
     )
-    results.append(
-        Result(
-            f"mos.emodel on {n:,} rows",
-            n / t_vec,
-            "rows/s",
-            baseline=n / t_loop,
-            baseline_name=f"Python loop (timed on {loop_n:,} rows)",
-            higher_is_better=True,
-            notes={"speedup": t_loop / t_vec, "seconds": t_vec},
-        )
-    )
+    results.append(_vs_loop("mos.emodel", n, loop_n, t_vec, t_loop))
     return results
 
 

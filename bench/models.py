@@ -8,26 +8,14 @@ the fixtures generator's throughput.
 from __future__ import annotations
 
 import json
-import math
 import tempfile
-import time
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 from bench._result import Result
+from bench._timing import best as _best
 from voiceinsights.fixtures import generate
 from voiceinsights.models import parse_record
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _lines(path: Path, kind: str, n: int) -> list[str]:

@@ -12,12 +12,8 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,21 +22,13 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from bench._result import Result
+from bench._timing import best as _best
 from voiceinsights.analysis import mos
 from voiceinsights.plots import call_timeline
 from voiceinsights.reports import get_call_report
 
 T0 = pd.Timestamp("2026-11-20 14:00:00", tz="UTC")
 SERIES = ("mos", "jitter_ms", "rtt_ms", "packets_lost_pct")
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _call(n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
