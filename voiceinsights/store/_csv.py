@@ -18,6 +18,7 @@ from voiceinsights.store._ingest import (
     COMMIT_BYTES,
     _handle,
     _open,
+    _transaction,
     _Writer,
     ingest_record_iter,
 )
@@ -90,14 +91,8 @@ def ingest_csv(
     if kind not in (None, "call-status") or not header or not _is_callbacks(header):
         _record_path(store, path, report, kind)
         return
-    conn = store.connection
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(store.connection):
         _bulk(store, path, header, report, kind, task)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _bulk(

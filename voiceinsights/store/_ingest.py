@@ -159,13 +159,8 @@ def _write_tx(
     if in_tx:  # the caller commits
         report.add_write(write_arrow(conn, t, data), kind)
         return
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(conn):
         result = write_arrow(conn, t, data)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     report.add_write(result, kind)
 
 
@@ -222,14 +217,8 @@ def _store_rejections(store: Store, report: IngestReport) -> None:
     if not new:
         return
     data = to_arrow(get_table("rejected"), [r.row() for r in new])
-    conn = store.connection
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        write_arrow(conn, get_table("rejected"), data)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    with _transaction(store.connection):
+        write_arrow(store.connection, get_table("rejected"), data)
     report.saved = len(report.rejected)
 
 
@@ -275,14 +264,8 @@ def _ingest_jsonl(
     task: ProgressTask | None = None,
 ) -> None:
     """JSON Lines through the bulk path: SDK samples in SQL, other lines per record."""
-    conn = store.connection
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(store.connection):
         _jsonl_blocks(store, path, report, kind, fh, task)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 _Block = tuple[int, int, pa.Table, list[tuple[int, bytes]], pa.Table | None, list[tuple[int, str]]]
@@ -504,6 +487,18 @@ def ingest_paths(
 #: DuckDB's memory limit while ingesting: beyond it DuckDB evicts and spills, so the peak
 #: memory of an ingest does not grow with the size of the input or of the store.
 INGEST_MEMORY_LIMIT = "512MB"
+
+
+@contextmanager
+def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: commit at its end, roll back if it raises."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 @contextmanager
