@@ -20,16 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-# machine-notes.md: flags for headless Chromium as root in a closed network.
+from tests._chromium import HEADLESS_FLAGS
+
 CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_FLAGS,
     "--disable-default-apps",
     "--disable-extensions",
     "--no-default-browser-check",

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests._chromium import HEADLESS_FLAGS
+
 # Injected first thing in <head>: records script errors, failed resource loads (capture
 # phase), unhandled rejections and console.error calls; after load, writes what it saw
 # and what plotly drew into the DOM, which --dump-dom prints.
@@ -58,14 +60,7 @@ window.addEventListener('load', function () {
 </script>"""
 
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_FLAGS,
     # Any attempt to reach a host fails: the page must not need the network.
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--virtual-time-budget=20000",
