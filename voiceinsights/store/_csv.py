@@ -18,12 +18,11 @@ from voiceinsights.store._ingest import (
     COMMIT_BYTES,
     _handle,
     _open,
-    _transaction,
     _Writer,
     ingest_record_iter,
 )
 from voiceinsights.store._report import IngestReport, Rejection
-from voiceinsights.store._write import write_arrow
+from voiceinsights.store._write import transaction, write_arrow
 
 if TYPE_CHECKING:
     from voiceinsights._progress import ProgressTask
@@ -91,7 +90,7 @@ def ingest_csv(
     if kind not in (None, "call-status") or not header or not _is_callbacks(header):
         _record_path(store, path, report, kind)
         return
-    with _transaction(store.connection):
+    with transaction(store.connection):
         _bulk(store, path, header, report, kind, task)
 
 

@@ -25,7 +25,7 @@ from voiceinsights.schema import TABLES, get_table
 from voiceinsights.store._bulk import line_blocks, lines_table, map_samples
 from voiceinsights.store._report import IngestReport, Rejection
 from voiceinsights.store._types import to_arrow
-from voiceinsights.store._write import write_arrow
+from voiceinsights.store._write import transaction, write_arrow
 
 if TYPE_CHECKING:
     from voiceinsights.store._store import Store
@@ -159,7 +159,7 @@ def _write_tx(
     if in_tx:  # the caller commits
         report.add_write(write_arrow(conn, t, data), kind)
         return
-    with _transaction(conn):
+    with transaction(conn):
         result = write_arrow(conn, t, data)
     report.add_write(result, kind)
 
@@ -217,7 +217,7 @@ def _store_rejections(store: Store, report: IngestReport) -> None:
     if not new:
         return
     data = to_arrow(get_table("rejected"), [r.row() for r in new])
-    with _transaction(store.connection):
+    with transaction(store.connection):
         write_arrow(store.connection, get_table("rejected"), data)
     report.saved = len(report.rejected)
 
@@ -264,7 +264,7 @@ def _ingest_jsonl(
     task: ProgressTask | None = None,
 ) -> None:
     """JSON Lines through the bulk path: SDK samples in SQL, other lines per record."""
-    with _transaction(store.connection):
+    with transaction(store.connection):
         _jsonl_blocks(store, path, report, kind, fh, task)
 
 
@@ -487,18 +487,6 @@ def ingest_paths(
 #: DuckDB's memory limit while ingesting: beyond it DuckDB evicts and spills, so the peak
 #: memory of an ingest does not grow with the size of the input or of the store.
 INGEST_MEMORY_LIMIT = "512MB"
-
-
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block in one transaction: commit at its end, roll back if it raises."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 @contextmanager

@@ -22,6 +22,7 @@ import duckdb
 from voiceinsights._exceptions import SchemaVersionError
 from voiceinsights.schema import SCHEMA_VERSION
 from voiceinsights.store._ddl import quote
+from voiceinsights.store._write import transaction
 
 __all__ = ["MIGRATIONS", "Migration", "current_version", "migrate"]
 
@@ -244,8 +245,7 @@ def migrate(
     for m in MIGRATIONS:
         if m.version <= version or m.version > target:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(_VERSION_TABLE)
             for statement in m.statements:
                 conn.execute(statement)
@@ -255,9 +255,5 @@ def migrate(
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 [m.version, m.description],
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(m.version)
     return applied

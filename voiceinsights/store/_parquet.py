@@ -32,7 +32,7 @@ from voiceinsights.store._ddl import CALLS_VIEW_SQL, preference_order, quote
 from voiceinsights.store._read import Reader
 from voiceinsights.store._report import WriteResult
 from voiceinsights.store._types import to_arrow
-from voiceinsights.store._write import write_arrow
+from voiceinsights.store._write import transaction, write_arrow
 
 __all__ = ["ParquetStore", "export_parquet", "open_parquet", "write_segment"]
 
@@ -290,17 +290,12 @@ def compact_into(store: Any, directory: Path, *, delete: bool = False) -> dict[s
         files = table_files(directory, t.name)
         if not files:
             continue
-        conn.execute("BEGIN TRANSACTION")
         try:
-            rel = conn.sql(_select_sql(conn, t, files))
-            results[t.name] = write_arrow(conn, t, rel)
-            conn.execute("COMMIT")
+            with transaction(conn):
+                rel = conn.sql(_select_sql(conn, t, files))
+                results[t.name] = write_arrow(conn, t, rel)
         except duckdb.Error as exc:
-            conn.execute("ROLLBACK")
             raise StoreError(f"cannot compact {t.name} from {directory}: {exc}") from None
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         folded.extend(files)
     if delete:
         for f in folded:

@@ -20,7 +20,7 @@ from voiceinsights.store._migrations import check_version, current_version, migr
 from voiceinsights.store._read import Reader
 from voiceinsights.store._report import IngestReport, WriteResult
 from voiceinsights.store._types import to_arrow
-from voiceinsights.store._write import write_arrow
+from voiceinsights.store._write import transaction, write_arrow
 
 __all__ = ["DEFAULT_PATH", "Store", "default_path", "open"]
 
@@ -143,15 +143,8 @@ class Store(Reader):
             raise StoreError("calls is a view over call_events, rest_calls and summaries")
         data = to_arrow(t, rows)
         data = _fill_defaults(data, source)
-        with self._lock:
-            self._conn.execute("BEGIN TRANSACTION")
-            try:
-                result = write_arrow(self._conn, t, data)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-        return result
+        with self._lock, transaction(self._conn):
+            return write_arrow(self._conn, t, data)
 
     def write_many(
         self, rows: Iterable[tuple[str, Mapping[str, Any]]], *, source: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
@@ -11,7 +13,7 @@ from voiceinsights.schema import Table
 from voiceinsights.store._ddl import better_than, key_match, preference_order, quote
 from voiceinsights.store._report import WriteResult
 
-__all__ = ["write_arrow"]
+__all__ = ["transaction", "write_arrow"]
 
 _counter = itertools.count()
 
@@ -19,6 +21,18 @@ _counter = itertools.count()
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = conn.execute(sql, params or []).fetchall()[0]
     return int(row[0]) if row else 0
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: commit at its end, roll back if it raises."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def write_arrow(
