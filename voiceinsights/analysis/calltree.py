@@ -41,6 +41,12 @@ LEG_COLUMNS: Final = (
     "conference_sid",
 )
 
+#: Columns of :data:`LEG_COLUMNS` that :func:`build` derives from the tree.
+_TREE_COLUMNS: Final = frozenset({"root_call_sid", "depth", "path", "orphan", "conference_sid"})
+
+#: Columns of :data:`LEG_COLUMNS` that each source frame gives, in that order.
+_SOURCE_COLUMNS: Final = tuple(c for c in LEG_COLUMNS if c not in _TREE_COLUMNS)
+
 _NULL_SID = ("", "None", "null")
 
 
@@ -119,19 +125,7 @@ def _legs(frame: pd.DataFrame) -> pd.DataFrame:
     legs["call_sid"] = _clean_sid(legs["call_sid"])
     legs["parent_call_sid"] = _clean_sid(legs["parent_call_sid"])
     legs = legs[legs["call_sid"].notna()]
-    return legs[
-        [
-            "call_sid",
-            "parent_call_sid",
-            "direction",
-            "status",
-            "from_address",
-            "to_address",
-            "start_time",
-            "end_time",
-            "duration_s",
-        ]
-    ]
+    return legs[list(_SOURCE_COLUMNS)]
 
 
 def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
