@@ -223,6 +223,61 @@ def test_sql_path_takes_only_lines_python_reads_the_same() -> None:
         assert row == _expected(json.loads(lines[line - 1])), lines[line - 1]
 
 
+def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_path: Path) -> None:
+    # JSON leaves repeated names to the reader; JSON.parse (ECMA-262) and json.loads keep
+    # the last value, DuckDB's reader the first. Every ingest path must keep the last.
+    good = (
+        '{"type":"sample","call_sid":"CA1234","identity":"alice","data":{"timestamp":'
+        '1714557600123,"jitter":4.5,"rtt":80,"packetsLost":2,"codecName":"opus",'
+        '"totals":{"packetsLost":3,"packetsLostFraction":0.25}}}'
+    )
+    repeated = [
+        good.replace('"call_sid":"CA1234"', '"call_sid":"CAfirst","call_sid":"CA1234"'),
+        good.replace('"jitter":4.5', '"jitter":99,"jitter":4.5'),
+        good.replace('"packetsLost":3', '"packetsLost":7,"packetsLost":3'),
+        good.replace('"rtt":80', '"rtt":80,"rtt":null'),
+    ]
+    # The same lines with keys reordered: not the first line's layout, so the regex test
+    # (not the rebuild test) judges them.
+    reordered = [
+        line.replace('"type":"sample","call_sid"', '"call_sid"', 1).replace(
+            '"identity":"alice"', '"identity":"alice","type":"sample"', 1
+        )
+        for line in repeated
+    ]
+    lines = [good, *repeated, *reordered]
+    mapped, leftovers = _bulk(lines)
+    assert 1 in mapped
+    assert leftovers == set(range(2, len(lines) + 1))  # each is parse_record's to read
+    last = [json.loads(line) for line in lines]
+    assert last[1]["call_sid"] == "CA1234" and last[4]["data"]["rtt"] is None
+    # Through a file, stored rows are the last values: one row per distinct key.
+    path = tmp_path / "repeated.jsonl"
+    path.write_text("".join(line.replace("CA1234", f"CA{i:04d}") + "\n"
+                            for i, line in enumerate(lines)))  # fmt: skip
+    array = tmp_path / "repeated.json"
+    array.write_text("[" + ",".join(lines[1:5]).replace("CA1234", "CA9999") + "]")
+    with vi.open(db_path) as store:
+        report = store.ingest([path, array], progress=False)
+        assert not report.rejected
+        rows = store.sql("SELECT call_sid, jitter_ms, rtt_ms, total_packets_lost FROM samples "
+                         "ORDER BY call_sid").to_dict("records")  # fmt: skip
+    expected = []
+    for i, line in enumerate(lines):
+        record = json.loads(line.replace("CA1234", f"CA{i:04d}"))
+        expected.append(record)
+    by_sid = {r["call_sid"]: r for r in rows}
+    for record in expected:
+        row = by_sid[record["call_sid"]]
+        data = record["data"]
+        assert row["jitter_ms"] == data["jitter"]
+        assert (row["rtt_ms"] if row["rtt_ms"] == row["rtt_ms"] else None) == data["rtt"]
+        assert row["total_packets_lost"] == data["totals"]["packetsLost"]
+    # The JSON array's four records share call_sid and timestamp: the natural key keeps one.
+    assert "CA9999" in by_sid
+    assert "CAfirst" not in by_sid  # the first value of a repeated call_sid is never used
+
+
 def test_blocks_split_on_line_boundaries(tmp_path: Path) -> None:
     text = b"".join(b'{"n": %d}\n' % i for i in range(1000)) + b'{"n": "last, no newline"}'
     path = tmp_path / "x.jsonl"

@@ -107,6 +107,16 @@ def _clean_line_regex() -> str:
 
 _RECEIVED_AT = "TRY_CAST(f_received_at AS TIMESTAMPTZ)"
 
+# No object of the line names a key twice. DuckDB's JSON reader keeps a repeated key's
+# first value where JSON.parse (ECMA-262) and Python's json.loads keep the last: such
+# lines go to parse_record, so every path keeps the last. (The regex cannot see repeats;
+# the rebuild test can: a line with a repeated key is longer than its rebuild.) One parse
+# of the line gives the keys of the three objects.
+_UNIQUE_KEYS = (
+    "list_bool_and([coalesce(len(list_distinct(k)) = len(k), true) "
+    "FOR k IN json_keys(raw, ['$', '$.data', '$.data.totals'])])"
+)
+
 
 #: The wire structure of a sample envelope: key -> SQL type, or a nested structure.
 _STRUCTURE: dict[str, Any] = {
@@ -170,10 +180,11 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
     as a writer of that layout writes it (:func:`_rebuilt_sql`); when the rebuilt line is
     the line itself (spaces after ``":`` and before ``,"`` aside), it holds only modelled
     keys, once each, with literals that Python's ``json.loads`` reads as the same values
-    (a numeric string, ``true``, ``1.0`` for an integer, an unknown key, a trailing comma
-    or an escape all make it differ). Lines that differ take the regex test. (A key given
-    twice in one object is not detected by the regex: DuckDB keeps the first value where
-    Python keeps the last.)
+    (a numeric string, ``true``, ``1.0`` for an integer, an unknown key, a key given twice,
+    a trailing comma or an escape all make it differ). Lines that differ take the regex
+    test, which also requires every key of an object to be distinct: a repeated key's
+    value is the last one given (ECMA-262 ``JSON.parse``, Python's ``json.loads``), which
+    only :func:`voiceinsights.models.parse_record` reads that way.
     """
     structure = _STRUCTURE
     import json
@@ -242,7 +253,7 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
     return f"""
 WITH {lines_cte}, p AS (
     SELECT line, raw, {fast} AS fast,
-        CASE {taken} WHEN regexp_full_match(raw, '{regex}')
+        CASE {taken} WHEN regexp_full_match(raw, '{regex}') AND {_UNIQUE_KEYS}
             THEN TRY(json_transform(raw, '{struct_json}')) END AS j
     FROM l
 ), f AS (
