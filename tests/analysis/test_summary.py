@@ -60,6 +60,21 @@ def fleet_samples() -> pd.DataFrame:
     )
 
 
+def test_codec_is_the_one_most_samples_name() -> None:
+    codecs = {
+        "CAa": ["opus", "pcmu", "pcmu"],  # pcmu by 2 to 1
+        "CAb": ["pcmu", "opus"],  # a tie: the first by name
+        "CAc": ["g722", "g722", "opus", None],  # another codec, counted exactly
+        "CAd": ["pcma", "opus"],  # a tie with another codec
+        "CAe": [None, None],  # none named
+    }
+    df = pd.concat([samples(c, len(v), codec_name=v) for c, v in codecs.items()], ignore_index=True)
+    rel = duckdb.connect().from_df(df)
+    for data in (df, rel):
+        out = summary.calls(data).set_index("call_sid")["codec_name"].to_dict()
+        assert out == {"CAa": "pcmu", "CAb": "opus", "CAc": "g722", "CAd": "opus", "CAe": None}
+
+
 def test_per_call_values_by_hand(fleet_samples: pd.DataFrame) -> None:
     out = summary.calls(fleet_samples).set_index("call_sid")
     assert list(out.columns) == list(summary.CALL_COLUMNS[1:])

@@ -250,7 +250,8 @@ def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_pa
     assert 1 in mapped
     assert leftovers == set(range(2, len(lines) + 1))  # each is parse_record's to read
     last = [json.loads(line) for line in lines]
-    assert last[1]["call_sid"] == "CA1234" and last[4]["data"]["rtt"] is None
+    assert last[1]["call_sid"] == "CA1234"
+    assert last[4]["data"]["rtt"] is None
     # Through a file, stored rows are the last values: one row per distinct key.
     path = tmp_path / "repeated.jsonl"
     path.write_text("".join(line.replace("CA1234", f"CA{i:04d}") + "\n"

@@ -83,14 +83,18 @@ CALL_COLUMNS: Final = (
 # One pass over the samples. Sums and counts (HUGEINT in DuckDB, which pandas receives as
 # float64) are cast to BIGINT so they arrive as exact integers. The "a sample crosses the
 # threshold" flags reuse max/min (count_if(x > t) >= 1 is max(x) > t, with DuckDB's NaN
-# ordering in both) instead of three more per-row counters. The exact percentiles are the
-# costliest aggregates by far; docs/analysis.md (Performance) lists the alternatives
-# measured against them.
+# ordering in both) instead of three more per-row counters. The codec is the one most
+# samples name: counted for the SDK's two codecs (opus, pcmu) with count_if, which costs
+# far less than mode() over strings; calls naming another codec are counted exactly by
+# _CODEC_SQL. The exact percentiles are the costliest aggregates by far; docs/analysis.md
+# (Performance) lists the alternatives measured against them.
 _SAMPLE_SQL = """
 SELECT
     {by} AS call_sid,
     {identity} AS identity,
-    mode(codec_name) AS codec_name,
+    count_if(codec_name = 'opus')::BIGINT AS _n_opus,
+    count_if(codec_name = 'pcmu')::BIGINT AS _n_pcmu,
+    count(codec_name)::BIGINT AS _n_codec,
     count(*)::BIGINT AS samples,
     min(timestamp) AS first_sample_at,
     max(timestamp) AS last_sample_at,
@@ -131,6 +135,14 @@ FROM (
 )
 GROUP BY ALL
 HAVING max(zero3) >= 3
+"""
+
+# Samples per codec, for the calls that name a codec other than opus and pcmu.
+_CODEC_SQL = """
+SELECT {by} AS call_sid, codec_name, count(*)::BIGINT AS n
+FROM src
+WHERE codec_name IS NOT NULL {where}
+GROUP BY ALL
 """
 
 _SAMPLE_COLUMNS = (
@@ -235,17 +247,47 @@ def sample_stats(
     stats["loss_pct"] = np.where(
         packets > 0, 100.0 * lost / packets.where(packets > 0, 1.0), stats["_loss_pct_mean"]
     )
+    stats["codec_name"] = _codecs(samples, stats, quoted)
     candidates = stats.loc[stats["_n_zero_bytes"] >= 3, "call_sid"].astype(str).tolist()
     silent: set[str] = set()
     if candidates:
-        where = ""
-        if len(candidates) <= 5000:
-            values = ", ".join("'" + c.replace("'", "''") + "'" for c in candidates)
-            where = f"WHERE {quoted}::VARCHAR IN ({values})"
+        where = _among(quoted, candidates)
         found = _query(samples, _SILENCE_SQL.format(by=quoted, src="src", where=where))
         silent = set(found["call_sid"].astype(str))
     stats["_silence"] = stats["call_sid"].astype(str).isin(silent)
-    return stats.drop(columns=["_loss_pct_mean"])
+    return stats.drop(columns=["_loss_pct_mean", "_n_opus", "_n_pcmu", "_n_codec"])
+
+
+def _among(quoted: str, sids: list[str], keyword: str = "WHERE") -> str:
+    """A filter on the calls ``sids`` (none past 5,000: the query then reads them all)."""
+    if len(sids) > 5000:
+        return ""
+    values = ", ".join("'" + c.replace("'", "''") + "'" for c in sids)
+    return f"{keyword} {quoted}::VARCHAR IN ({values})"
+
+
+def _codecs(samples: Any, stats: pd.DataFrame, quoted: str) -> pd.Series:
+    """Each call's codec: the one most of its samples name (a tie: the first by name)."""
+    # count_if over only null predicates is null in DuckDB, not 0.
+    opus = stats["_n_opus"].fillna(0).to_numpy(dtype="int64")
+    pcmu = stats["_n_pcmu"].fillna(0).to_numpy(dtype="int64")
+    choice = np.full(len(stats), None, dtype=object)
+    choice[opus > 0] = "opus"
+    choice[pcmu > opus] = "pcmu"
+    codec = pd.Series(choice, index=stats.index, dtype="object")
+    other = stats["_n_codec"].fillna(0).to_numpy(dtype="int64") > opus + pcmu
+    if other.any():
+        sids = stats.loc[other, "call_sid"].astype(str).tolist()
+        counts = _query(samples, _CODEC_SQL.format(by=quoted, where=_among(quoted, sids, "AND")))
+        counts["call_sid"] = counts["call_sid"].astype(str)
+        counts = counts[counts["call_sid"].isin(set(sids))]
+        best = (
+            counts.sort_values(["call_sid", "n", "codec_name"], ascending=[True, False, True])
+            .drop_duplicates("call_sid")
+            .set_index("call_sid")["codec_name"]
+        )
+        codec[other] = stats.loc[other, "call_sid"].astype(str).map(best).to_numpy()
+    return codec
 
 
 _WARN_SQL = """
