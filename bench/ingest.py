@@ -7,7 +7,9 @@ written once. Then, each in its own process so peak memory can be read from the 
 - **ours**: ``store.ingest(file)`` into a new, empty store (line splitting, checks,
   natural-key de-duplication, leftover-line handling and the commit included);
 - **baseline**: DuckDB ``read_json(file, format='newline_delimited', columns=...)`` creating
-  a typed table in a fresh database file, the bar set in ``machine-notes.md``.
+  a typed table in a fresh database file, the bar set in ``machine-notes.md``;
+- **floor**: ours with the per-line cleanliness tests switched off, to show what splitting,
+  per-line parsing, mapping and writing cost without them.
 
 Each side runs three times, alternating, and keeps its best time. Figures: seconds (ratio
 ours / baseline, goal <= 2), rows/s, input size and the peak RSS of each process (goal:
@@ -41,6 +43,27 @@ with vi.open(sys.argv[2]) as store:  # a new, empty store (creating it is not in
     elapsed = time.perf_counter() - t0
     n = store.counts()["samples"]
 assert not report.rejected, report.rejected[:3]
+print(elapsed, n)
+"""
+
+# The same ingest with the per-line cleanliness tests switched off (every parsed line is
+# taken as it is): what line splitting, DuckDB's per-line parse, the mapping and the store
+# write cost on their own. Not a mode of the package (it would store coerced values); it
+# shows how far below the 2x goal the design's floor is.
+_FLOOR = """
+import sys, time
+import voiceinsights as vi
+from voiceinsights.store import _bulk
+lax = _bulk._build_sample_sql(None)
+tests = f"regexp_full_match(raw, '{_bulk._clean_line_regex()}') AND {_bulk._UNIQUE_KEYS}"
+assert tests in lax, "the cleanliness tests moved: update bench/ingest.py"
+lax = lax.replace(tests, "true")
+_bulk.sample_sql = lambda layout=None: lax
+with vi.open(sys.argv[2]) as store:
+    t0 = time.perf_counter()
+    report = store.ingest(sys.argv[1], progress=False)
+    elapsed = time.perf_counter() - t0
+    n = store.counts()["samples"]
 print(elapsed, n)
 """
 
@@ -155,13 +178,17 @@ def run(short: bool) -> list[Result]:
         size_mb = path.stat().st_size / 1e6
         # Alternate the two, three times each, and keep each one's best time: on a shared
         # machine the load changes from one run to the next.
-        base_runs, ours_runs = [], []
+        base_runs, ours_runs, floor_runs = [], [], []
         for _ in range(ROUNDS):
             base_runs.append(_measure(_BASELINE, path, root / "baseline.duckdb"))
             ours_runs.append(_measure(_OURS, path, root / "ours.duckdb"))
+            floor_runs.append(_measure(_FLOOR, path, root / "floor.duckdb"))
         base_s = min(r[0] for r in base_runs)
         ours_s = min(r[0] for r in ours_runs)
+        floor_s = min(r[0] for r in floor_runs)
         base_rows, ours_rows = base_runs[0][1], ours_runs[0][1]
+        if floor_runs[0][1] != n:
+            raise RuntimeError(f"the floor run stored {floor_runs[0][1]} rows, not {n}")
         base_peak = max(r[2] for r in base_runs)
         ours_peak = max(r[2] for r in ours_runs)
     if ours_rows != n or base_rows != n:
@@ -181,6 +208,14 @@ def run(short: bool) -> list[Result]:
                 "baseline_peak_rss_MiB": round(base_peak, 1),
                 "generate_s": round(gen_s, 2),
             },
+        ),
+        Result(
+            name="ingest floor: the same without the per-line cleanliness tests",
+            value=floor_s,
+            unit="s",
+            baseline=base_s,
+            baseline_name="duckdb read_json into a typed table",
+            notes={"share_of_ours": round(floor_s / ours_s, 2)},
         ),
         Result(
             name="ingest peak memory",
