@@ -467,6 +467,32 @@ def test_sdk_events_with_tokens_and_cors(server: CollectorProcess, client: httpx
     assert "access-control-allow-origin" not in evil.headers
 
 
+def test_a_repeated_json_key_keeps_its_last_value(
+    server: CollectorProcess, client: httpx.Client
+) -> None:
+    # The file ingest keeps a repeated key's last value (ECMA-262 JSON.parse); so does the
+    # collector, whatever the raw body says first.
+    sample = json.dumps(_sample(1_763_719_900_000))
+    assert '"jitter": 4.5' in sample
+    body = (
+        '[{"type": "sample", "call_sid": "CAdupfirst", "call_sid": "CAduplast", '
+        '"data": ' + sample.replace('"jitter": 4.5', '"jitter": 99.0, "jitter": 7.25') + "}]"
+    )
+    r = client.post(
+        server.base + "/sdk/events",
+        content=body,
+        headers={
+            "Authorization": "Bearer " + access_token(API_SECRET),
+            "Content-Type": "application/json",
+        },
+    )
+    assert r.status_code == 202, r.text
+    samples = wait_rows(server.parquet_dir, "samples", 1, prefix="CAduplast")
+    assert samples["jitter_ms"].tolist() == [7.25]
+    everything = read_table(server.parquet_dir, "samples")
+    assert "CAdupfirst" not in set(everything["call_sid"])
+
+
 def test_forwarder_js_is_served(server: CollectorProcess, client: httpx.Client) -> None:
     r = client.get(server.base + "/sdk/forwarder.js")
     assert r.status_code == 200
