@@ -236,6 +236,9 @@ def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_pa
         good.replace('"jitter":4.5', '"jitter":99,"jitter":4.5'),
         good.replace('"packetsLost":3', '"packetsLost":7,"packetsLost":3'),
         good.replace('"rtt":80', '"rtt":80,"rtt":null'),
+        good.replace('"jitter":4.5', '"jitter" :99,"jitter":4.5'),  # space before a colon
+        good.replace('"data":{', '"data":{"jitter":1},"data":{'),  # an object twice
+        good.replace('"identity":"alice"', '"identity":null,"identity":"alice"'),
     ]
     # The same lines with keys reordered: not the first line's layout, so the regex test
     # (not the rebuild test) judges them.
@@ -245,10 +248,18 @@ def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_pa
         )
         for line in repeated
     ]
-    lines = [good, *repeated, *reordered]
+    # Lines without a repeated key, in the other layout, with spaces and nulls, are the
+    # SQL path's: the repeat test must not send them all to parse_record.
+    unrepeated = [
+        reordered[0].replace('"call_sid":"CAfirst",', ""),
+        reordered[0].replace('"call_sid":"CAfirst",', "").replace('"rtt":80', '"rtt" : null'),
+    ]
+    lines = [good, *repeated, *reordered, *unrepeated]
     mapped, leftovers = _bulk(lines)
-    assert 1 in mapped
-    assert leftovers == set(range(2, len(lines) + 1))  # each is parse_record's to read
+    assert set(mapped) == {1, len(lines) - 1, len(lines)}
+    assert leftovers == set(range(2, len(lines) - 1))  # each is parse_record's to read
+    for line in mapped:
+        assert mapped[line] == _expected(json.loads(lines[line - 1]))
     last = [json.loads(line) for line in lines]
     assert last[1]["call_sid"] == "CA1234"
     assert last[4]["data"]["rtt"] is None
@@ -257,7 +268,7 @@ def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_pa
     path.write_text("".join(line.replace("CA1234", f"CA{i:04d}") + "\n"
                             for i, line in enumerate(lines)))  # fmt: skip
     array = tmp_path / "repeated.json"
-    array.write_text("[" + ",".join(lines[1:5]).replace("CA1234", "CA9999") + "]")
+    array.write_text("[" + ",".join(repeated).replace("CA1234", "CA9999") + "]")
     with vi.open(db_path) as store:
         report = store.ingest([path, array], progress=False)
         assert not report.rejected

@@ -116,6 +116,26 @@ _UNIQUE_KEYS = (
     "list_bool_and([coalesce(len(list_distinct(k)) = len(k), true) "
     "FOR k IN json_keys(raw, ['$', '$.data', '$.data.totals'])])"
 )
+# That parse costs as much as the regex; most lines are cleared without it. In a line the
+# regex passed (only modelled keys, no quote inside a string), every `":` ends a key, so
+# `":` counts the keys written when no key is followed by space before its colon. Each
+# key whose (first) value DuckDB read as non-null is written at least once: when the two
+# counts are equal, no key is written twice (nor with a null value).
+_KEYS_WRITTEN = "(length(raw) - length(replace(raw, '\":', ''))) // 2"
+_SPACED_COLON = "regexp_matches(raw, '\"[ \\t\\r\\n]+:')"
+
+
+def _unique_keys_sql(fields: dict[str, str]) -> str:
+    """True where no object of the line names a key twice (``fields``: the flat columns)."""
+    valued = " + ".join(
+        [f'("{name}" IS NOT NULL)::INTEGER' for name in fields]
+        + ["has_data::INTEGER", "has_totals::INTEGER"]
+    )
+    return (
+        "CASE WHEN fast OR NOT parsed THEN true "
+        f"WHEN {_KEYS_WRITTEN} = {valued} AND NOT {_SPACED_COLON} THEN true "
+        f"ELSE {_UNIQUE_KEYS} END"
+    )
 
 
 #: The wire structure of a sample envelope: key -> SQL type, or a nested structure.
@@ -226,6 +246,7 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
     fields[c] = f'j.data.totals."{w}"'
     ok.append(bounded(c, 0, 100))
     flat_fields = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
+    unique = _unique_keys_sql(fields)
     cols = {name: f'"{name}"' for name in fields}
     cols["timestamp"] = "epoch_ms(f_timestamp)::TIMESTAMPTZ"
     cols["received_at"] = _RECEIVED_AT
@@ -253,13 +274,16 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
     return f"""
 WITH {lines_cte}, p AS (
     SELECT line, raw, {fast} AS fast,
-        CASE {taken} WHEN regexp_full_match(raw, '{regex}') AND {_UNIQUE_KEYS}
+        CASE {taken} WHEN regexp_full_match(raw, '{regex}')
             THEN TRY(json_transform(raw, '{struct_json}')) END AS j
     FROM l
 ), f AS (
-    SELECT line, raw, fast, j IS NOT NULL AS parsed, {flat_fields} FROM p
+    SELECT line, raw, fast, j IS NOT NULL AS parsed, {flat_fields},
+        j.data IS NOT NULL AS has_data, j.data.totals IS NOT NULL AS has_totals
+    FROM p
 ), k AS (
-    SELECT *, parsed AND coalesce({" AND ".join(ok)}, false) AS ok FROM f
+    SELECT *, parsed AND {unique} AND coalesce({" AND ".join(ok)}, false) AS ok
+    FROM f
 )
 SELECT line, ok, fast, CASE WHEN ok THEN NULL ELSE raw END AS raw,
     {select}
