@@ -187,6 +187,17 @@ def test_legs_without_samples_and_feedback(fleet_samples: pd.DataFrame) -> None:
     assert by_score.loc[5, "calls"] == 1
     assert by_score.loc[2, "low_mos_pct"] == 100.0
     assert np.isnan(vs.attrs["spearman_rho"])  # only 2 scored calls
+    assert vs["calls"].sum() == 2  # calls without feedback are not "declined"
+    # With the feedback table, a feedback that declined to score counts under <NA>.
+    declined = pd.concat(
+        [fb, pd.DataFrame({"call_sid": ["CA3"], "score": [None], "issue": [None],
+                           "received_at": [T0]})],
+        ignore_index=True,
+    )  # fmt: skip
+    vs = summary.feedback_vs_mos(out.reset_index(), declined)
+    assert vs["calls"].sum() == 3
+    assert vs.loc[vs["score"].isna(), "calls"].tolist() == [1]
+    assert vs.set_index("score").loc[2, "calls"] == 1  # CA4's latest feedback, not its first
 
 
 def test_fleet_by_day_and_codec(fleet_samples: pd.DataFrame) -> None:

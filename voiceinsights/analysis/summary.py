@@ -551,7 +551,11 @@ def feedback_vs_mos(summary: Any, feedback: Any = None) -> pd.DataFrame:
         Output of :func:`calls` (with ``feedback_score``), or per-call rows with
         ``call_sid`` and ``mos_mean``.
     feedback : optional
-        ``feedback`` rows (``call_sid, score, issue``) to join when ``summary`` lacks them.
+        ``feedback`` rows (``call_sid, score, issue``; the latest by ``received_at`` per
+        call). Only calls with a feedback row count; a feedback that declined to score
+        (``score`` null) counts under ``<NA>``. Without it, calls count when ``summary``
+        gives them a score or an issue: a feedback with neither cannot be told from no
+        feedback at all.
 
     Returns
     -------
@@ -563,8 +567,17 @@ def feedback_vs_mos(summary: Any, feedback: Any = None) -> pd.DataFrame:
         both (NaN with fewer than 3).
     """
     df = to_pandas(summary).copy()
-    if feedback is not None:
-        fb = to_pandas(feedback).drop_duplicates("call_sid", keep="last")
+    if feedback is None:
+        if "feedback_score" not in df:
+            raise AnalysisInputError("feedback_vs_mos needs feedback_score or a feedback table")
+        if "feedback_issue" not in df:
+            df["feedback_issue"] = None
+        df = df[df["feedback_score"].notna() | df["feedback_issue"].notna()]
+    else:
+        fb = to_pandas(feedback)
+        if "received_at" in fb.columns:
+            fb = fb.sort_values("received_at", kind="stable")
+        fb = fb.drop_duplicates("call_sid", keep="last")
         df = df.drop(columns=[c for c in ("feedback_score", "feedback_issue") if c in df])
         df = df.merge(
             fb.rename(columns={"score": "feedback_score", "issue": "feedback_issue"})[

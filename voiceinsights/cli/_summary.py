@@ -1,0 +1,153 @@
+"""``summary``, ``fleet`` and ``feedback``: :mod:`voiceinsights.analysis.summary` on the
+command line, over the store or a Parquet directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from voiceinsights.cli._ingest import db_option
+from voiceinsights.cli._output import emit, format_options
+
+__all__ = ["feedback", "fleet", "summary"]
+
+_parquet_option = click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Read a Parquet directory (export or live segments) instead of the store.",
+)
+_percentiles_option = click.option(
+    "--percentiles/--no-percentiles",
+    default=True,
+    help="Compute the exact p5/p95 columns (about half the time on large stores).",
+)
+
+
+@contextmanager
+def _source(db: str | None, parquet: str | None) -> Iterator[Any]:
+    """The store (read-only) or the Parquet directory, whichever was asked for."""
+    from voiceinsights.store import open as open_store
+    from voiceinsights.store import open_parquet
+
+    if parquet is not None:
+        with open_parquet(parquet) as pstore:
+            yield pstore
+    else:
+        with open_store(db, read_only=True) as store:
+            yield store
+
+
+def _calls(source: Any, percentiles: bool) -> Any:
+    from voiceinsights.analysis import summary as _summary
+
+    return _summary.calls(source, percentiles=percentiles)
+
+
+@click.command()
+@db_option
+@_parquet_option
+@click.option("--call-sid", default=None, help="Only this leg.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    help="Only legs with this tag (repeat: all of them), e.g. --tag high_jitter.",
+)
+@click.option("--columns", default=None, help="Comma-separated columns to print (default: all).")
+@click.option("--limit", type=int, default=None, help="At most this many rows.")
+@_percentiles_option
+@format_options
+def summary(
+    db: str | None,
+    parquet: str | None,
+    call_sid: str | None,
+    tags: tuple[str, ...],
+    columns: str | None,
+    limit: int | None,
+    percentiles: bool,
+    fmt: str,
+) -> None:
+    """One row per call leg, like a Voice Insights call summary.
+
+    Quality (MOS, jitter, RTT, loss), warnings, feedback and tags per leg, as
+    `voiceinsights.analysis.summary.calls` computes them; columns in docs/analysis.md.
+    """
+    from voiceinsights.analysis.summary import CALL_COLUMNS, TAG_RULES
+
+    unknown_tags = sorted(set(tags) - set(TAG_RULES))
+    if unknown_tags:
+        raise click.BadParameter(
+            f"{', '.join(unknown_tags)} (tags: {', '.join(TAG_RULES)})", param_hint="--tag"
+        )
+    wanted = list(CALL_COLUMNS)
+    if columns is not None:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in CALL_COLUMNS]
+        if unknown or not wanted:
+            raise click.BadParameter(
+                f"{', '.join(unknown) or 'none given'} (columns: {', '.join(CALL_COLUMNS)})",
+                param_hint="--columns",
+            )
+    with _source(db, parquet) as source:
+        df = _calls(source, percentiles)
+    if call_sid is not None:
+        df = df[df["call_sid"] == call_sid]
+    for tag in tags:
+        df = df[df["tags"].map(lambda ts, t=tag: ts is not None and t in ts)]
+    df = df[wanted]
+    emit(df if limit is None else df.head(limit), fmt)
+
+
+@click.command()
+@db_option
+@_parquet_option
+@click.option(
+    "--by",
+    "dims",
+    multiple=True,
+    help="Group by day and/or a summary column (repeat), e.g. --by day --by codec_name. "
+    "Default: day.",
+)
+@_percentiles_option
+@format_options
+def fleet(
+    db: str | None, parquet: str | None, dims: tuple[str, ...], percentiles: bool, fmt: str
+) -> None:
+    """Quality of the fleet of calls by day and/or any dimension.
+
+    Call counts, MOS distribution and the share of calls with each tag per group, as
+    `voiceinsights.analysis.summary.fleet` computes them.
+    """
+    from voiceinsights.analysis import summary as _summary
+
+    with _source(db, parquet) as source:
+        calls = _calls(source, percentiles)
+    emit(_summary.fleet(calls, list(dims) or "day"), fmt)
+
+
+@click.command()
+@db_option
+@_parquet_option
+@format_options
+def feedback(db: str | None, parquet: str | None, fmt: str) -> None:
+    """Users' feedback scores against the measured MOS (one row per score).
+
+    Calls with a feedback only; a feedback that declined to score is the empty score.
+    Spearman's rank correlation between score and mean MOS follows the table.
+    """
+    from voiceinsights.analysis import summary as _summary
+
+    with _source(db, parquet) as source:
+        calls = _calls(source, percentiles=False)
+        given = source.feedback()
+    out = _summary.feedback_vs_mos(calls, given)
+    emit(out, fmt)
+    if fmt == "table":
+        rho = out.attrs.get("spearman_rho")
+        n = out.attrs.get("calls_with_feedback", 0)
+        text = "n/a (fewer than 3 calls)" if rho is None or rho != rho else f"{rho:.3f}"
+        click.echo(f"Spearman rho (score vs mean MOS, {n} calls): {text}")
