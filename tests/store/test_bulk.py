@@ -290,6 +290,66 @@ def test_a_repeated_key_keeps_its_last_value_on_every_path(tmp_path: Path, db_pa
     assert "CAfirst" not in by_sid  # the first value of a repeated call_sid is never used
 
 
+def test_whole_number_doubles_as_each_writer_prints_them() -> None:
+    # JSON.stringify prints the double 80 as 80, json.dumps prints 80.0: either way the
+    # rebuild test takes the writer's lines; a line printed the other way is still read
+    # right (by the regex test).
+    records = [
+        {"type": "sample", "call_sid": "CAnum", "data": {
+            "timestamp": 1714557600000 + 1000 * i, "jitter": float(i % 3), "rtt": 80.0,
+            "mos": 4.25, "packetsLostFraction": 0.0, "totals": {"packetsLostFraction": 0.0}}}
+        for i in range(6)
+    ]  # fmt: skip
+    python_lines = [json.dumps(r) for r in records]
+    js_lines = [line.replace(".0,", ",").replace(".0}", "}") for line in python_lines]
+    assert '"rtt": 80,' in js_lines[0]
+    for lines in (python_lines, js_lines):
+        fast: set[int] = set()
+        mapped, leftovers = _bulk(lines, fast)
+        assert fast == set(range(1, 7))
+        assert not leftovers
+        for line, row in mapped.items():
+            assert row == _expected(records[line - 1])
+    mixed = [*js_lines[:4], python_lines[4], js_lines[5]]
+    fast = set()
+    mapped, _ = _bulk(mixed, fast)
+    assert fast == {1, 2, 3, 4, 6}
+    assert mapped[5] == _expected(records[4])
+
+
+def test_windows_line_ends_and_a_byte_order_mark(tmp_path: Path, db_path: Path) -> None:
+    # Windows tools end lines with CR LF and may open the file with a UTF-8 BOM: the
+    # lines are the same records, on the fast path, with their own line numbers.
+    records = [
+        {"type": "sample", "call_sid": "CAwin", "identity": "alice",
+         "data": {"timestamp": 1714557600000 + 1000 * i, "jitter": 4.5, "rtt": 80,
+                  "codecName": "opus", "totals": {"packetsLost": i}}}
+        for i in range(4)
+    ]  # fmt: skip
+    lines = [json.dumps(r, separators=(",", ":")) for r in records]
+    fast: set[int] = set()
+    mapped, leftovers = _bulk([line + "\r" for line in lines], fast)
+    assert fast == {1, 2, 3, 4}
+    assert not leftovers
+    for line, row in mapped.items():
+        assert row == _expected(records[line - 1])
+    body = "\r\n".join([*lines[:2], '{"type": "sample", "call_sid": 7}', *lines[2:]])
+    for name, opener in (("plain", Path.write_bytes), ("gz", None)):
+        data = b"\xef\xbb\xbf" + body.encode() + b"\r\n"
+        path = tmp_path / f"windows-{name}.jsonl"
+        if opener is None:
+            path = path.with_suffix(".jsonl.gz")
+            path.write_bytes(gzip.compress(data))
+        else:
+            opener(path, data)
+        with vi.open(db_path) as store:
+            report = store.ingest(path, progress=False)
+            got = store.sql("SELECT timestamp FROM samples WHERE call_sid = 'CAwin'")
+        assert [r.line for r in report.rejected] == [3]  # the BOM is not a line
+        assert report.kind("sdk-sample").inserted == (4 if name == "plain" else 0)
+        assert len(got) == 4
+
+
 def test_blocks_split_on_line_boundaries(tmp_path: Path) -> None:
     text = b"".join(b'{"n": %d}\n' % i for i in range(1000)) + b'{"n": "last, no newline"}'
     path = tmp_path / "x.jsonl"

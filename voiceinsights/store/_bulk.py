@@ -29,7 +29,7 @@ from voiceinsights.schema import get_table
 
 _names = itertools.count()
 
-__all__ = ["BLOCK_BYTES", "SAMPLE_SQL", "line_blocks", "lines_table", "map_samples"]
+__all__ = ["BLOCK_BYTES", "SAMPLE_SQL", "line_blocks", "lines_table", "map_samples", "skip_bom"]
 
 #: Bytes of JSON Lines handled per block (whole lines; a longer line makes a bigger block).
 BLOCK_BYTES = 32 * 1024 * 1024
@@ -156,17 +156,26 @@ _STRUCTURE: dict[str, Any] = {
     },
 }
 
-#: The keys of one envelope as written, in order: top level, ``data``, ``data.totals``.
-Layout = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+#: The keys of one envelope as written, in order: top level, ``data``, ``data.totals``;
+#: and whether the writer prints a whole-number double without a fraction (JavaScript's
+#: ``JSON.stringify`` writes 80, Python's ``json.dumps`` of a float 80.0).
+Layout = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
+
+# A whole-number double as JavaScript prints it (below 1e15, where BIGINT holds it and
+# JavaScript prints digits only); -0 prints as 0 in both.
+_JS_DOUBLE = (
+    "CASE WHEN {x} = trunc({x}) AND abs({x}) < 1e15 THEN {x}::BIGINT::VARCHAR ELSE {x}::VARCHAR END"
+)
 
 
 def _rebuilt_sql(layout: Layout) -> str:
     """SQL text of the line a writer of ``layout`` would write for the parsed values ``t``.
 
     Compact JSON (no spaces), the keys of ``layout`` only, in its order, each value as
-    DuckDB prints it (strings quoted as they are, SQL NULL as ``null``).
+    DuckDB prints it (strings quoted as they are, SQL NULL as ``null``; whole-number
+    doubles without a fraction for a JavaScript-style writer).
     """
-    top, data_keys, totals_keys = layout
+    top, data_keys, totals_keys, js_numbers = layout
 
     def obj(structure: dict[str, Any], keys: tuple[str, ...], base: str) -> list[str]:
         parts = ["'{'"]
@@ -181,6 +190,8 @@ def _rebuilt_sql(layout: Layout) -> str:
                 )
             elif sub == "VARCHAR":
                 parts.append(f"coalesce('\"' || {expr} || '\"', 'null')")
+            elif sub == "DOUBLE" and js_numbers:
+                parts.append(f"coalesce({_JS_DOUBLE.format(x=expr)}, 'null')")
             else:
                 parts.append(f"coalesce({expr}::VARCHAR, 'null')")
         parts.append("'}'")
@@ -261,14 +272,18 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
         fast, taken = "false", ""
     else:
         lines_cte = f"""l AS (
-    SELECT line, raw, coalesce({_rebuilt_sql(layout)} = CASE WHEN strpos(raw, '": ') > 0
-            THEN replace(replace(raw, '": ', '":'), ', "', ',"') ELSE raw END, false) AS ok1,
+    SELECT line, raw, coalesce({_rebuilt_sql(layout)} = CASE WHEN strpos(lf, '": ') > 0
+            THEN replace(replace(lf, '": ', '":'), ', "', ',"') ELSE lf END, false) AS ok1,
         t
+    FROM (
+    -- A line ending in CR LF (Windows) is compared as if it ended in LF.
+    SELECT line, raw, t, CASE WHEN suffix(raw, chr(13) || chr(10))
+        THEN left(raw, -2) || chr(10) ELSE raw END AS lf
     FROM (
         SELECT line, raw, CASE WHEN NOT contains(raw, '\\')
             THEN TRY(json_transform(raw, '{struct_json}')) END AS t
         FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
-    )
+    ))
 )"""
         fast, taken = "ok1", "WHEN ok1 THEN t"
     return f"""
@@ -304,28 +319,60 @@ def sample_sql(layout: Layout | None = None) -> str:
 def layout_of(lines: pa.Table, probe: int = 16) -> Layout | None:
     """The layout of the first sample envelope among the first ``probe`` lines, if any.
 
-    A block is usually written by one program, in one key order: the rebuild test is
-    built for that layout (other lines take the regex test, with the same rows).
+    A block is usually written by one program, in one key order and one way of printing
+    numbers: the rebuild test is built for that layout (other lines take the regex test,
+    with the same rows). Whole-number doubles in the probed lines say how the writer
+    prints them; without any, JavaScript's way (the SDK's own) is assumed.
     """
     import json
 
     def keys(known: dict[str, Any], obj: Any) -> tuple[str, ...]:
         return tuple(k for k in obj if k in known) if isinstance(obj, dict) else ()
 
+    first: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None = None
+    votes = {True: 0, False: 0}  # whole-number doubles written as 80 / as 80.0
     for raw in lines.column("raw").slice(0, probe).to_pylist():
         try:
             env = json.loads(raw) if raw and raw.strip() else None
         except ValueError:
             continue
-        if isinstance(env, dict) and env.get("type") == "sample":
-            data = env.get("data")
-            totals = data.get("totals") if isinstance(data, dict) else None
-            return (
+        if not (isinstance(env, dict) and env.get("type") == "sample"):
+            continue
+        data = env.get("data")
+        totals = data.get("totals") if isinstance(data, dict) else None
+        if first is None:
+            first = (
                 keys(_STRUCTURE, env),
                 keys(_STRUCTURE["data"], data),
                 keys(_STRUCTURE["data"]["totals"], totals),
             )
-    return None
+        for obj, known in ((data, _STRUCTURE["data"]), (totals, _STRUCTURE["data"]["totals"])):
+            if isinstance(obj, dict):
+                for k, v in obj.items():
+                    if known.get(k) == "DOUBLE" and type(v) in (int, float):
+                        if type(v) is int:
+                            votes[True] += 1
+                        elif v.is_integer():
+                            votes[False] += 1
+    if first is None:
+        return None
+    return (*first, votes[True] >= votes[False])
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def skip_bom(fh: IO[bytes]) -> None:
+    """Step over a UTF-8 byte order mark at the stream's position (Windows tools open
+    files with one; JSON readers may ignore it, RFC 8259 section 8.1)."""
+    peek = getattr(fh, "peek", None)
+    if peek is not None:
+        if peek(len(_BOM))[: len(_BOM)] == _BOM:
+            fh.read(len(_BOM))
+    elif fh.seekable():
+        head = fh.read(len(_BOM))
+        if head != _BOM:
+            fh.seek(-len(head), io.SEEK_CUR)
 
 
 def line_blocks(fh: IO[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:

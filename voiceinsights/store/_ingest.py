@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from voiceinsights._exceptions import IngestError, ValidationError
 from voiceinsights._progress import ProgressTask, progress
 from voiceinsights.schema import TABLES, get_table
-from voiceinsights.store._bulk import line_blocks, lines_table, map_samples
+from voiceinsights.store._bulk import line_blocks, lines_table, map_samples, skip_bom
 from voiceinsights.store._report import IngestReport, Rejection
 from voiceinsights.store._types import to_arrow
 from voiceinsights.store._write import transaction, write_arrow
@@ -342,6 +342,7 @@ def _jsonl_blocks(
     pending = 0
     samples = get_table("samples")
     with fh if fh is not None else _open(path) as f:
+        skip_bom(f)
         for first, block_len, lines, bad, mapped, leftovers in _blocks(
             conn, f, source, writer.now, bulk
         ):
