@@ -1,4 +1,4 @@
-"""``summary``, ``fleet`` and ``feedback``: the summary functions on the command line."""
+"""``summary``, ``fleet``, ``feedback``, ``tree`` and ``warnings`` on the command line."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 
 import voiceinsights as vi
 from tests.conftest import FIXTURES
-from voiceinsights.analysis import summary
+from voiceinsights.analysis import calltree, summary
+from voiceinsights.analysis import warnings as vi_warnings
 from voiceinsights.cli import main
 
 
@@ -148,3 +149,50 @@ def test_bad_options_are_messages(store_path: Path, capsys: pytest.CaptureFixtur
     code, _, err = run(capsys, "summary", "--db", str(store_path.parent / "missing.duckdb"))
     assert code != 0
     assert "Traceback" not in err
+
+
+def test_tree_of_one_call_and_of_all(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with vi.open(store_path, read_only=True) as store:
+        built = calltree.build(store.calls(), conference_events=store.table("conference_events"))
+    legs = built.legs
+    child = legs[legs["depth"] == 1].iloc[0]
+    family = legs[legs["root_call_sid"] == child["root_call_sid"]]
+    code, out, _ = run(capsys, "tree", child["call_sid"], "--db", str(store_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(family)
+    assert lines[0].startswith(child["root_call_sid"])
+    assert any(line.lstrip().startswith("└─ " + child["call_sid"]) for line in lines)
+    code, out, _ = run(capsys, "tree", child["call_sid"], "--db", str(store_path), "--json")
+    rows = json.loads(out)
+    assert {r["call_sid"] for r in rows} == set(family["call_sid"])
+    assert list(rows[0]) == list(calltree.LEG_COLUMNS)
+    code, out, _ = run(capsys, "tree", "--db", str(store_path))
+    assert code == 0
+    assert out.rstrip("\n") == built.to_text()
+    code, _, err = run(capsys, "tree", "CAnotthere", "--db", str(store_path))
+    assert code == 2
+    assert "voiceinsights calls" in err
+
+
+def test_warnings_replay_and_compare(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with vi.open(store_path, read_only=True) as store:
+        detected = vi_warnings.detect(store.samples())
+        compared = vi_warnings.compare(detected, store.warnings())
+    assert len(detected) > 0
+    code, out, _ = run(capsys, "warnings", "--db", str(store_path), "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["call_sid"], r["name"], r["event"]) for r in rows] == list(
+        zip(detected["call_sid"], detected["name"], detected["event"], strict=True)
+    )
+    sid = detected["call_sid"].iloc[0]
+    code, out, _ = run(capsys, "warnings", "--db", str(store_path), "--call-sid", sid, "--csv")
+    mine = list(csv.DictReader(io.StringIO(out)))
+    assert {r["call_sid"] for r in mine} == {sid}
+    assert len(mine) == int((detected["call_sid"] == sid).sum())
+    code, out, _ = run(capsys, "warnings", "--db", str(store_path), "--compare", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["status"] for r in rows] == compared["status"].tolist()
+    assert {r["status"] for r in rows} <= {"match", "time-differs", "replay-only", "reported-only"}

@@ -289,7 +289,7 @@ class CallTree:
                 parts.append(str(row[col]))
         if pd.notna(row["duration_s"]):
             parts.append(f"{float(row['duration_s']):g} s")
-        if pd.notna(row["to_address"]):
+        if pd.notna(row["to_address"]) and str(row["to_address"]):
             parts.append(f"to {row['to_address']}")
         if row["orphan"]:
             parts.append(f"(orphan: parent {row['parent_call_sid']} not seen)")

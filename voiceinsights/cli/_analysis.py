@@ -1,5 +1,5 @@
-"""``summary``, ``fleet`` and ``feedback``: :mod:`voiceinsights.analysis.summary` on the
-command line, over the store or a Parquet directory."""
+"""``summary``, ``fleet``, ``feedback``, ``tree`` and ``warnings``: the analysis functions
+on the command line, over the store or a Parquet directory."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 from voiceinsights.cli._ingest import db_option
 from voiceinsights.cli._output import emit, format_options
 
-__all__ = ["feedback", "fleet", "summary"]
+__all__ = ["feedback", "fleet", "summary", "tree", "warnings"]
 
 _parquet_option = click.option(
     "--parquet",
@@ -151,3 +151,89 @@ def feedback(db: str | None, parquet: str | None, fmt: str) -> None:
         n = out.attrs.get("calls_with_feedback", 0)
         text = "n/a (fewer than 3 calls)" if rho is None or rho != rho else f"{rho:.3f}"
         click.echo(f"Spearman rho (score vs mean MOS, {n} calls): {text}")
+
+
+@click.command()
+@click.argument("call_sid", required=False)
+@db_option
+@_parquet_option
+@click.option("--text", "fmt", flag_value="text", default=True, help="Print the indented tree.")
+@click.option("--table", "fmt", flag_value="table", help="Print the legs as an aligned table.")
+@click.option("--csv", "fmt", flag_value="csv", help="Print the legs as CSV with a header.")
+@click.option("--json", "fmt", flag_value="json", help="Print the legs as a JSON array.")
+def tree(call_sid: str | None, db: str | None, parquet: str | None, fmt: str) -> None:
+    """Call trees: each leg under its parent, conference participants under the conference.
+
+    With CALL_SID, only the tree that leg belongs to. The legs come from the `calls` view
+    (callbacks, REST rows and summaries merged), as `voiceinsights.analysis.calltree.build`
+    orders them.
+    """
+    from voiceinsights.analysis import calltree
+    from voiceinsights.analysis.calltree import LEG_COLUMNS
+
+    with _source(db, parquet) as source:
+        legs = source.calls()
+        conference_events = source.table("conference_events")
+    built = calltree.build(legs, conference_events=conference_events)
+    if call_sid is not None:
+        sid = call_sid.strip()
+        row = built.legs[built.legs["call_sid"] == sid]
+        if row.empty:
+            raise click.BadParameter(
+                f"no leg {sid!r}; list known legs with `voiceinsights calls`",
+                param_hint="CALL_SID",
+            )
+        root = row["root_call_sid"].iloc[0]
+        built = calltree.CallTree(
+            built.legs[built.legs["root_call_sid"] == root].reset_index(drop=True),
+            built.conferences,
+        )
+    if fmt == "text":
+        click.echo(built.to_text() if len(built) else "(no legs)")
+    else:
+        emit(built.legs[list(LEG_COLUMNS)], fmt)
+
+
+@click.command()
+@db_option
+@_parquet_option
+@click.option("--call-sid", default=None, help="Only this leg.")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Set the replay against the warnings the SDK reported: match, time-differs, "
+    "replay-only or reported-only per event.",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="With --compare: seconds within which two events agree.",
+)
+@format_options
+def warnings(
+    db: str | None,
+    parquet: str | None,
+    call_sid: str | None,
+    compare: bool,
+    tolerance: float,
+    fmt: str,
+) -> None:
+    """Replay the Voice SDK's warning rules over the stored samples.
+
+    Raised and cleared events per leg, as `voiceinsights.analysis.warnings.detect` finds
+    them with the SDK's default thresholds (constant-audio warnings are approximate).
+    """
+    from voiceinsights.analysis import warnings as _warnings
+
+    with _source(db, parquet) as source:
+        samples = source.samples(call_sid=call_sid)
+        reported = source.warnings(call_sid=call_sid) if compare else None
+    detected = _warnings.detect(samples)
+    if reported is not None:
+        emit(_warnings.compare(detected, reported, tolerance_s=tolerance), fmt)
+        return
+    if fmt == "table":  # the windows' values make a table unreadable; CSV and JSON keep them
+        detected = detected.drop(columns=["values"])
+    emit(detected, fmt)
