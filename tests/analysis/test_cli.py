@@ -13,20 +13,10 @@ import pandas as pd
 import pytest
 
 import voiceinsights as vi
+from tests._cli import run
 from tests.conftest import FIXTURES
 from voiceinsights.analysis import calltree, summary
 from voiceinsights.analysis import warnings as vi_warnings
-from voiceinsights.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

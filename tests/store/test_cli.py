@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._cli import run
 from tests.conftest import FIXTURES
-from voiceinsights.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 SAMPLE = {"type": "sample", "call_sid": "CA1", "data": {"timestamp": 1714557600000,
                                                          "jitter": 12.5}}  # fmt: skip
