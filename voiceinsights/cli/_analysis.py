@@ -3,42 +3,21 @@ on the command line, over the store or a Parquet directory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from voiceinsights.cli._ingest import db_option
 from voiceinsights.cli._output import emit, format_options
+from voiceinsights.cli._source import open_source, parquet_option
 
 __all__ = ["feedback", "fleet", "summary", "tree", "warnings"]
 
-_parquet_option = click.option(
-    "--parquet",
-    type=click.Path(file_okay=False, exists=True),
-    default=None,
-    help="Read a Parquet directory (export or live segments) instead of the store.",
-)
 _percentiles_option = click.option(
     "--percentiles/--no-percentiles",
     default=True,
     help="Compute the exact p5/p95 columns (about half the time on large stores).",
 )
-
-
-@contextmanager
-def _source(db: str | None, parquet: str | None) -> Iterator[Any]:
-    """The store (read-only) or the Parquet directory, whichever was asked for."""
-    from voiceinsights.store import open as open_store
-    from voiceinsights.store import open_parquet
-
-    if parquet is not None:
-        with open_parquet(parquet) as pstore:
-            yield pstore
-    else:
-        with open_store(db, read_only=True) as store:
-            yield store
 
 
 def _calls(source: Any, percentiles: bool) -> Any:
@@ -49,7 +28,7 @@ def _calls(source: Any, percentiles: bool) -> Any:
 
 @click.command()
 @db_option
-@_parquet_option
+@parquet_option
 @click.option("--call-sid", default=None, help="Only this leg.")
 @click.option(
     "--tag",
@@ -92,7 +71,7 @@ def summary(
                 f"{', '.join(unknown) or 'none given'} (columns: {', '.join(CALL_COLUMNS)})",
                 param_hint="--columns",
             )
-    with _source(db, parquet) as source:
+    with open_source(db, parquet) as source:
         df = _calls(source, percentiles)
     if call_sid is not None:
         df = df[df["call_sid"] == call_sid]
@@ -104,7 +83,7 @@ def summary(
 
 @click.command()
 @db_option
-@_parquet_option
+@parquet_option
 @click.option(
     "--by",
     "dims",
@@ -124,14 +103,14 @@ def fleet(
     """
     from voiceinsights.analysis import summary as _summary
 
-    with _source(db, parquet) as source:
+    with open_source(db, parquet) as source:
         calls = _calls(source, percentiles)
     emit(_summary.fleet(calls, list(dims) or "day"), fmt)
 
 
 @click.command()
 @db_option
-@_parquet_option
+@parquet_option
 @format_options
 def feedback(db: str | None, parquet: str | None, fmt: str) -> None:
     """Users' feedback scores against the measured MOS (one row per score).
@@ -141,7 +120,7 @@ def feedback(db: str | None, parquet: str | None, fmt: str) -> None:
     """
     from voiceinsights.analysis import summary as _summary
 
-    with _source(db, parquet) as source:
+    with open_source(db, parquet) as source:
         calls = _calls(source, percentiles=False)
         given = source.feedback()
     out = _summary.feedback_vs_mos(calls, given)
@@ -156,7 +135,7 @@ def feedback(db: str | None, parquet: str | None, fmt: str) -> None:
 @click.command()
 @click.argument("call_sid", required=False)
 @db_option
-@_parquet_option
+@parquet_option
 @click.option("--text", "fmt", flag_value="text", default=True, help="Print the indented tree.")
 @click.option("--table", "fmt", flag_value="table", help="Print the legs as an aligned table.")
 @click.option("--csv", "fmt", flag_value="csv", help="Print the legs as CSV with a header.")
@@ -171,23 +150,15 @@ def tree(call_sid: str | None, db: str | None, parquet: str | None, fmt: str) ->
     from voiceinsights.analysis import calltree
     from voiceinsights.analysis.calltree import LEG_COLUMNS
 
-    with _source(db, parquet) as source:
-        legs = source.calls()
-        conference_events = source.table("conference_events")
-    built = calltree.build(legs, conference_events=conference_events)
-    if call_sid is not None:
-        sid = call_sid.strip()
-        row = built.legs[built.legs["call_sid"] == sid]
-        if row.empty:
-            raise click.BadParameter(
-                f"no leg {sid!r}; list known legs with `voiceinsights calls`",
-                param_hint="CALL_SID",
-            )
-        root = row["root_call_sid"].iloc[0]
-        built = calltree.CallTree(
-            built.legs[built.legs["root_call_sid"] == root].reset_index(drop=True),
-            built.conferences,
+    with open_source(db, parquet) as source:
+        legs = source.calls() if call_sid is None else source.call_family(call_sid.strip())
+        conference_events = source.conference_events()
+    if call_sid is not None and legs.empty:
+        raise click.BadParameter(
+            f"no leg {call_sid.strip()!r}; list known legs with `voiceinsights calls`",
+            param_hint="CALL_SID",
         )
+    built = calltree.build(legs, conference_events=conference_events)
     if fmt == "text":
         click.echo(built.to_text() if len(built) else "(no legs)")
     else:
@@ -196,7 +167,7 @@ def tree(call_sid: str | None, db: str | None, parquet: str | None, fmt: str) ->
 
 @click.command()
 @db_option
-@_parquet_option
+@parquet_option
 @click.option("--call-sid", default=None, help="Only this leg.")
 @click.option(
     "--compare",
@@ -227,7 +198,7 @@ def warnings(
     """
     from voiceinsights.analysis import warnings as _warnings
 
-    with _source(db, parquet) as source:
+    with open_source(db, parquet) as source:
         samples = source.samples(call_sid=call_sid)
         reported = source.warnings(call_sid=call_sid) if compare else None
     detected = _warnings.detect(samples)

@@ -6,6 +6,7 @@ import click
 
 from voiceinsights.cli._ingest import db_option
 from voiceinsights.cli._output import emit, format_options
+from voiceinsights.cli._source import open_source, parquet_option
 
 __all__ = ["calls", "compact", "export", "migrate", "sql"]
 
@@ -16,12 +17,7 @@ __all__ = ["calls", "compact", "export", "migrate", "sql"]
 @click.option(
     "-p", "--param", "params", multiple=True, help="Value bound to the next ? placeholder."
 )
-@click.option(
-    "--parquet",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Query a Parquet directory (export or live segments) instead of the store.",
-)
+@parquet_option
 @click.option("--write", is_flag=True, help="Open the store writable (default: read-only).")
 @format_options
 def sql(
@@ -36,42 +32,22 @@ def sql(
 
     Values given with -p are bound parameters (?), never pasted into the SQL.
     """
-    from voiceinsights.store import open as open_store
-    from voiceinsights.store import open_parquet
-
-    bound = list(params) or None
-    if parquet is not None:
-        with open_parquet(parquet) as pstore:
-            emit(pstore.sql(query, bound), fmt)
-        return
-    with open_store(db, read_only=not write) as store:
-        emit(store.sql(query, bound), fmt)
+    with open_source(db, parquet, read_only=not write) as source:
+        emit(source.sql(query, list(params) or None), fmt)
 
 
 @click.command()
 @db_option
 @click.option("--call-sid", default=None, help="Only this leg.")
 @click.option("--limit", type=int, default=None, help="At most this many rows.")
-@click.option(
-    "--parquet",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Read a Parquet directory instead of the store.",
-)
+@parquet_option
 @format_options
 def calls(
     db: str | None, call_sid: str | None, limit: int | None, parquet: str | None, fmt: str
 ) -> None:
     """List call legs (the `calls` view: callbacks, REST rows and summaries merged)."""
-    from voiceinsights.store import open as open_store
-    from voiceinsights.store import open_parquet
-
-    if parquet is not None:
-        with open_parquet(parquet) as pstore:
-            df = pstore.calls(call_sid)
-    else:
-        with open_store(db, read_only=True) as store:
-            df = store.calls(call_sid)
+    with open_source(db, parquet) as source:
+        df = source.calls(call_sid)
     emit(df if limit is None else df.head(limit), fmt)
 
 

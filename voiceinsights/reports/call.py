@@ -78,9 +78,6 @@ _INSIGHTS_FIELDS: Final = (
     ("tags", "Insights tags"),
 )
 
-# Guards the recursive walks against parent cycles in bad data.
-_MAX_DEPTH: Final = 64
-
 
 @dataclass
 class CallReport:
@@ -318,10 +315,8 @@ def get_call_report(store: Any, call_sid: str) -> CallReport:
         raise StoreError(
             f"no call {sid!r} in the store; list known legs with `voiceinsights calls`"
         )
-    family = _family(store, sid)
-    legs_frame = store.sql(
-        "SELECT * FROM calls WHERE list_contains($sids, call_sid)", {"sids": family}
-    )
+    legs_frame = store.call_family(sid)
+    family = [str(s) for s in legs_frame["call_sid"]]
     tree = calltree.build(legs_frame)
     samples = _for(store.samples, family)
     warnings = _for(store.warnings, family)
@@ -340,39 +335,6 @@ def get_call_report(store: Any, call_sid: str) -> CallReport:
         feedback=feedback,
         insights=dict(insights.iloc[0]) if not insights.empty else None,
     )
-
-
-def _family(store: Any, sid: str) -> list[str]:
-    """SIDs of every leg in the tree of ``sid``: up to the root, then all descendants."""
-    root = store.sql(
-        f"""
-        WITH RECURSIVE up(sid, parent, n) AS (
-            SELECT call_sid, parent_call_sid, 0 FROM calls WHERE call_sid = $sid
-            UNION ALL
-            SELECT c.call_sid, c.parent_call_sid, up.n + 1
-            FROM calls c JOIN up ON c.call_sid = up.parent
-            WHERE up.n < {_MAX_DEPTH}
-        )
-        SELECT sid FROM up ORDER BY n DESC LIMIT 1
-        """,
-        {"sid": sid},
-    )
-    top = str(root["sid"].iloc[0]) if not root.empty else sid
-    down = store.sql(
-        f"""
-        WITH RECURSIVE down(sid, n) AS (
-            SELECT $root::VARCHAR, 0
-            UNION ALL
-            SELECT c.call_sid, down.n + 1
-            FROM calls c JOIN down ON c.parent_call_sid = down.sid
-            WHERE down.n < {_MAX_DEPTH}
-        )
-        SELECT DISTINCT sid FROM down
-        """,
-        {"root": top},
-    )
-    sids = [str(s) for s in down["sid"]]
-    return sids if sid in sids else [*sids, sid]
 
 
 def _for(accessor: Any, sids: list[str]) -> pd.DataFrame:

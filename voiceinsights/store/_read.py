@@ -48,6 +48,10 @@ def _as_utc(value: Any, name: str) -> dt.datetime | None:
         raise StoreError(f"{name}={value!r} is not a timestamp: {exc}") from None
 
 
+# Guards the recursive walks of call trees against parent cycles in bad data.
+_MAX_DEPTH = 64
+
+
 class Reader:
     """Accessors returning pandas DataFrames with the schema's column names.
 
@@ -108,6 +112,30 @@ class Reader:
     def calls(self, call_sid: str | None = None) -> pd.DataFrame:
         """One row per call leg merged from callbacks, REST rows and summaries (``calls``)."""
         return self._select(get_table("calls"), [("call_sid", "=", call_sid)])
+
+    def call_family(self, call_sid: str) -> pd.DataFrame:
+        """The ``calls`` rows of every leg in the tree of ``call_sid``: up its parents to
+        the root, then all the root's descendants (none when the store has no such leg)."""
+        walk = f"""
+            WITH RECURSIVE up(sid, parent, n) AS (
+                SELECT call_sid, parent_call_sid, 0 FROM calls WHERE call_sid = $sid
+                UNION ALL
+                SELECT c.call_sid, c.parent_call_sid, up.n + 1
+                FROM calls c JOIN up ON c.call_sid = up.parent
+                WHERE up.n < {_MAX_DEPTH}
+            ), root AS (
+                SELECT sid FROM up ORDER BY n DESC LIMIT 1
+            ), down(sid, n) AS (
+                SELECT sid, 0 FROM root
+                UNION ALL
+                SELECT c.call_sid, down.n + 1
+                FROM calls c JOIN down ON c.parent_call_sid = down.sid
+                WHERE down.n < {_MAX_DEPTH}
+            )
+            SELECT * FROM calls WHERE call_sid IN (SELECT sid FROM down UNION SELECT $sid)
+            ORDER BY start_time NULLS LAST, call_sid
+        """
+        return self.sql(walk, {"sid": str(call_sid)})
 
     def events(self, call_sid: str | None = None) -> pd.DataFrame:
         """Status-callback events (``call_events``), oldest first."""
