@@ -334,19 +334,16 @@ def test_windows_line_ends_and_a_byte_order_mark(tmp_path: Path, db_path: Path) 
     for line, row in mapped.items():
         assert row == _expected(records[line - 1])
     body = "\r\n".join([*lines[:2], '{"type": "sample", "call_sid": 7}', *lines[2:]])
-    for name, opener in (("plain", Path.write_bytes), ("gz", None)):
-        data = b"\xef\xbb\xbf" + body.encode() + b"\r\n"
-        path = tmp_path / f"windows-{name}.jsonl"
-        if opener is None:
-            path = path.with_suffix(".jsonl.gz")
-            path.write_bytes(gzip.compress(data))
-        else:
-            opener(path, data)
+    data = b"\xef\xbb\xbf" + body.encode() + b"\r\n"
+    plain, packed = tmp_path / "windows.jsonl", tmp_path / "windows-copy.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))  # a stream that cannot seek back
+    for path, inserted in ((plain, 4), (packed, 0)):  # the copy's rows are all there already
         with vi.open(db_path) as store:
             report = store.ingest(path, progress=False)
             got = store.sql("SELECT timestamp FROM samples WHERE call_sid = 'CAwin'")
         assert [r.line for r in report.rejected] == [3]  # the BOM is not a line
-        assert report.kind("sdk-sample").inserted == (4 if name == "plain" else 0)
+        assert report.kind("sdk-sample").inserted == inserted
         assert len(got) == 4
 
 

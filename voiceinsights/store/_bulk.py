@@ -276,14 +276,13 @@ def _build_sample_sql(layout: Layout | None = None) -> str:
             THEN replace(replace(lf, '": ', '":'), ', "', ',"') ELSE lf END, false) AS ok1,
         t
     FROM (
-    -- A line ending in CR LF (Windows) is compared as if it ended in LF.
-    SELECT line, raw, t, CASE WHEN suffix(raw, chr(13) || chr(10))
-        THEN left(raw, -2) || chr(10) ELSE raw END AS lf
-    FROM (
         SELECT line, raw, CASE WHEN NOT contains(raw, '\\')
-            THEN TRY(json_transform(raw, '{struct_json}')) END AS t
+            THEN TRY(json_transform(raw, '{struct_json}')) END AS t,
+            -- A line ending in CR LF (Windows) is compared as if it ended in LF.
+            CASE WHEN suffix(raw, chr(13) || chr(10))
+                THEN left(raw, -2) || chr(10) ELSE raw END AS lf
         FROM $lines WHERE NOT regexp_full_match(raw, '{_WS}')
-    ))
+    )
 )"""
         fast, taken = "ok1", "WHEN ok1 THEN t"
     return f"""
@@ -329,8 +328,19 @@ def layout_of(lines: pa.Table, probe: int = 16) -> Layout | None:
     def keys(known: dict[str, Any], obj: Any) -> tuple[str, ...]:
         return tuple(k for k in obj if k in known) if isinstance(obj, dict) else ()
 
+    def whole_doubles(known: dict[str, Any], obj: Any) -> list[Any]:
+        # The values of DOUBLE fields that are whole numbers: int as written 80, float 80.0.
+        if not isinstance(obj, dict):
+            return []
+        return [
+            v
+            for k, v in obj.items()
+            if known.get(k) == "DOUBLE"
+            and (type(v) is int or (type(v) is float and v.is_integer()))
+        ]
+
     first: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None = None
-    votes = {True: 0, False: 0}  # whole-number doubles written as 80 / as 80.0
+    whole: list[Any] = []
     for raw in lines.column("raw").slice(0, probe).to_pylist():
         try:
             env = json.loads(raw) if raw and raw.strip() else None
@@ -346,17 +356,12 @@ def layout_of(lines: pa.Table, probe: int = 16) -> Layout | None:
                 keys(_STRUCTURE["data"], data),
                 keys(_STRUCTURE["data"]["totals"], totals),
             )
-        for obj, known in ((data, _STRUCTURE["data"]), (totals, _STRUCTURE["data"]["totals"])):
-            if isinstance(obj, dict):
-                for k, v in obj.items():
-                    if known.get(k) == "DOUBLE" and type(v) in (int, float):
-                        if type(v) is int:
-                            votes[True] += 1
-                        elif v.is_integer():
-                            votes[False] += 1
+        whole += whole_doubles(_STRUCTURE["data"], data)
+        whole += whole_doubles(_STRUCTURE["data"]["totals"], totals)
     if first is None:
         return None
-    return (*first, votes[True] >= votes[False])
+    as_int = sum(type(v) is int for v in whole)
+    return (*first, 2 * as_int >= len(whole))
 
 
 _BOM = b"\xef\xbb\xbf"
